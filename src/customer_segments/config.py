@@ -1,0 +1,36 @@
+"""Paths and settings shared by the CLI, the landing step and the tests.
+
+Every setting has an environment variable so a deployment never edits files; the
+same variables are read by profiles.yml and dbt_project.yml.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV_DB_PATH = "CS_DUCKDB_PATH"
+ENV_LANDING_DIR = "CS_LANDING_DIR"
+ENV_THREADS = "CS_DUCKDB_THREADS"
+ENV_MEMORY_LIMIT = "CS_DUCKDB_MEMORY_LIMIT"
+
+
+def project_root() -> Path:
+    """The dbt project directory: $CS_PROJECT_DIR, else the nearest dbt_project.yml upwards."""
+    env = os.environ.get("CS_PROJECT_DIR")
+    if env:
+        return Path(env).resolve()
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "dbt_project.yml").exists():
+            return candidate
+    # Installed package used from elsewhere: fall back to the source checkout.
+    return Path(__file__).resolve().parents[2]
+
+
+def db_path() -> Path:
+    return Path(os.environ.get(ENV_DB_PATH, project_root() / "warehouse.duckdb"))
+
+
+def landing_dir() -> Path:
+    return Path(os.environ.get(ENV_LANDING_DIR, project_root() / "data" / "landing"))

@@ -1,0 +1,265 @@
+"""Land landing-zone files into the warehouse's `raw` schema, file by file.
+
+The raw layer is what an EL tool would give a dbt project: one table per source with
+every contract column as text (nothing is parsed or dropped here; staging types and
+quarantines), plus where each row came from. A manifest table `raw._landed_files`
+records every file loaded, so a re-run only loads new or changed files, and the
+staging reconciliation can check row counts against what was read from disk.
+
+A file that cannot be read at all stops the run with a `LandingError` that names
+the file and what is wrong; nothing of that file is loaded.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from .contract import LANDING_METADATA, SOURCES, SourceContract
+
+log = logging.getLogger(__name__)
+
+RAW_SCHEMA = "raw"
+MANIFEST = f"{RAW_SCHEMA}._landed_files"
+_SQL_TYPES = {"string": "varchar", "integer": "bigint", "timestamp": "timestamp"}
+CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
+PARQUET_SUFFIXES = (".parquet", ".parq")
+
+
+class LandingError(RuntimeError):
+    """A landing file cannot be used; the message names the file and the problem."""
+
+
+@dataclass
+class FileResult:
+    source: str
+    path: str
+    rows: int
+    status: str  # loaded | reloaded | unchanged
+    unknown_columns: list[str] = field(default_factory=list)
+    absent_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LandingReport:
+    files: list[FileResult] = field(default_factory=list)
+    empty_sources: list[str] = field(default_factory=list)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows for f in self.files if f.status != "unchanged")
+
+    def summary(self) -> str:
+        loaded = [f for f in self.files if f.status != "unchanged"]
+        lines = [f"landed {len(loaded)} file(s), {self.rows_loaded:,} row(s); "
+                 f"{len(self.files) - len(loaded)} unchanged"]
+        for f in loaded:
+            extra = f" (ignored unknown columns: {', '.join(f.unknown_columns)})" \
+                if f.unknown_columns else ""
+            lines.append(f"  {f.status:8} {f.source:12} {f.rows:>12,}  {f.path}{extra}")
+        for s in self.empty_sources:
+            lines.append(f"  (no files) {s}: staging for it will be empty")
+        return "\n".join(lines)
+
+
+def _file_format(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(CSV_SUFFIXES):
+        return "csv"
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    raise LandingError(
+        f"{path}: not a CSV or Parquet file (expected one of "
+        f"{', '.join(CSV_SUFFIXES + PARQUET_SUFFIXES)})"
+    )
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def list_files(landing_dir: Path, source: SourceContract) -> list[Path]:
+    """Data files for one source; hidden and `_`-prefixed files (markers) are skipped."""
+    folder = landing_dir / source.name
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p for p in folder.rglob("*")
+        if p.is_file() and not p.name.startswith((".", "_"))
+    )
+
+
+def _csv_header(path: Path) -> list[str]:
+    opener = __import__("gzip").open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            first = fh.readline()
+    except OSError as exc:
+        raise LandingError(f"{path}: cannot be read ({exc})") from exc
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LandingError(
+            f"{path}: header is not UTF-8 ({exc.reason} at byte {exc.start}); "
+            "re-export the file as UTF-8"
+        ) from exc
+    delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    return [c.strip() for c in rows[0]] if rows else []
+
+
+def _columns_of(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[str]:
+    if fmt == "csv":
+        return _csv_header(path)
+    try:
+        return [r[0] for r in con.execute(
+            "select name from parquet_schema(?) where num_children is null "
+            "or num_children = 0", [str(path)]).fetchall()]
+    except duckdb.Error as exc:
+        raise LandingError(f"{path}: not a readable Parquet file ({exc})") from exc
+
+
+def _reader(path: Path, fmt: str) -> str:
+    p = str(path).replace("'", "''")
+    if fmt == "csv":
+        delim = "\\t" if path.name.lower().endswith(".tsv") else ","
+        # all_varchar: nothing is parsed here; null_padding: short rows keep their values
+        # and extra values surface as columnN, which become _extra_fields.
+        return (f"read_csv('{p}', header=true, all_varchar=true, null_padding=true, "
+                f"delim='{delim}', quote='\"', escape='\"', sample_size=-1)")
+    return f"read_parquet('{p}')"
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    con.execute(f"""
+        create table if not exists {MANIFEST} (
+            source varchar, file_path varchar, file_bytes bigint, file_mtime double,
+            file_sha256 varchar, row_count bigint, unknown_columns varchar,
+            missing_optional_columns varchar, landed_at timestamp
+        )""")
+    for src in SOURCES.values():
+        cols = [f'"{c}" varchar' for c in src.column_names]
+        cols += [f"{c.name} {_SQL_TYPES[c.type]}" for c in LANDING_METADATA]
+        con.execute(f"create table if not exists {RAW_SCHEMA}.{src.name} ({', '.join(cols)})")
+
+
+def _load_file(con: duckdb.DuckDBPyConnection, src: SourceContract, path: Path, rel: str,
+               landed_at: datetime) -> FileResult:
+    fmt = _file_format(path)
+    if path.stat().st_size == 0:
+        log.warning("%s: empty file, nothing to land", path)
+        return FileResult(src.name, rel, 0, "loaded")
+    columns = _columns_of(con, path, fmt)
+    if not columns:
+        raise LandingError(f"{path}: no header row")
+    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    if dupes:
+        raise LandingError(f"{path}: duplicate column name(s) in header: {', '.join(dupes)}")
+    missing = [c for c in src.required_columns if c not in columns]
+    if missing:
+        raise LandingError(
+            f"{path}: missing required column(s) {', '.join(missing)} for source "
+            f"'{src.name}' (header has: {', '.join(columns)}; the contract is in README.md)"
+        )
+    unknown = [c for c in columns if c not in src.column_names]
+    absent = [c for c in src.column_names if c not in columns]
+
+    reader = _reader(path, fmt)
+    try:
+        actual = [r[0] for r in con.execute(f"describe select * from {reader}").fetchall()]
+    except duckdb.Error as exc:
+        raise LandingError(f"{path}: cannot be read as {fmt.upper()} ({exc})") from exc
+    overflow = [c for c in actual if c not in columns]  # columnN from rows longer than header
+    select = [f'cast("{c}" as varchar)' if c in columns else "null" for c in src.column_names]
+    extra = ("concat_ws('|', " + ", ".join(f'"{c}"' for c in overflow) + ")"
+             if overflow else "null")
+    row_number = "file_row_number + 1" if fmt == "parquet" else "row_number() over ()"
+    if fmt == "parquet":
+        reader = reader[:-1] + ", file_row_number=true)"
+    sql = f"""
+        insert into {RAW_SCHEMA}.{src.name}
+        select {', '.join(select)}, ?, {row_number}, nullif({extra}, ''), ?
+        from {reader}
+    """
+    try:
+        before = con.execute(f"select count(*) from {RAW_SCHEMA}.{src.name}").fetchone()[0]
+        con.execute(sql, [rel, landed_at])
+        after = con.execute(f"select count(*) from {RAW_SCHEMA}.{src.name}").fetchone()[0]
+    except duckdb.Error as exc:
+        raise LandingError(f"{path}: cannot be read as {fmt.upper()} ({exc})") from exc
+    return FileResult(src.name, rel, after - before, "loaded", unknown, absent)
+
+
+def land(landing_dir: Path, db: Path | str, *, sources: list[str] | None = None) -> LandingReport:
+    """Load new or changed landing files into `raw.*`; unchanged files are skipped."""
+    landing_dir = Path(landing_dir)
+    if not landing_dir.is_dir():
+        raise LandingError(f"{landing_dir}: landing directory does not exist")
+    wanted = [SOURCES[s] for s in (sources or list(SOURCES))]
+    landed_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    report = LandingReport()
+    con = duckdb.connect(str(db))
+    try:
+        ensure_raw_tables(con)
+        known = {
+            (r[0], r[1]): (r[2], r[3], r[4])
+            for r in con.execute(
+                f"select source, file_path, file_bytes, file_mtime, file_sha256 from {MANIFEST}"
+            ).fetchall()
+        }
+        for src in wanted:
+            files = list_files(landing_dir, src)
+            if not files:
+                if src.required:
+                    raise LandingError(
+                        f"{landing_dir / src.name}: no files for required source '{src.name}'")
+                report.empty_sources.append(src.name)
+                continue
+            for path in files:
+                _file_format(path)  # fail fast on a foreign file before loading anything
+            for path in files:
+                rel = path.relative_to(landing_dir).as_posix()
+                stat = path.stat()
+                prev = known.get((src.name, rel))
+                if prev and prev[0] == stat.st_size and prev[1] == stat.st_mtime:
+                    report.files.append(FileResult(src.name, rel, 0, "unchanged"))
+                    continue
+                digest = _sha256(path)
+                if prev and prev[2] == digest:
+                    report.files.append(FileResult(src.name, rel, 0, "unchanged"))
+                    continue
+                con.execute("begin transaction")
+                try:
+                    if prev:
+                        con.execute(f"delete from {RAW_SCHEMA}.{src.name} where _source_file = ?",
+                                    [rel])
+                        con.execute(f"delete from {MANIFEST} where source = ? and file_path = ?",
+                                    [src.name, rel])
+                    res = _load_file(con, src, path, rel, landed_at)
+                    con.execute(
+                        f"insert into {MANIFEST} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [src.name, rel, stat.st_size, stat.st_mtime, digest, res.rows,
+                         ",".join(res.unknown_columns),
+                         ",".join(res.absent_columns), landed_at],
+                    )
+                    con.execute("commit")
+                except BaseException:
+                    con.execute("rollback")
+                    raise
+                res.status = "reloaded" if prev else "loaded"
+                report.files.append(res)
+    finally:
+        con.close()
+    return report
