@@ -1,0 +1,89 @@
+{#- Parsing of raw text values. Each returns null when the value cannot be parsed, so
+    a staging model can tell "empty" (raw is null) from "bad" (raw set, parsed null).
+    Engine-specific SQL sits behind adapter.dispatch; default__ is DuckDB's. -#}
+
+{% macro clean_text(column) -%}
+    nullif(trim({{ column }}), '')
+{%- endmacro %}
+
+
+{% macro parse_timestamp_utc(column) -%}
+    {{ return(adapter.dispatch('parse_timestamp_utc', 'customer_segments')(column)) }}
+{%- endmacro %}
+
+{% macro default__parse_timestamp_utc(column) -%}
+    {#- An explicit offset (Z, +hh, +hh:mm, +hhmm) wins; otherwise the value is local
+        time in var('source_timezone'). The result is a naive UTC timestamp. -#}
+    case
+        when regexp_matches(
+            trim({{ column }}), '\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*([zZ]|[+-]\d{2}(:?\d{2})?)$'
+        )
+            then timezone('UTC', try_cast(trim({{ column }}) as timestamptz))
+        else timezone(
+            'UTC', timezone('{{ var("source_timezone") }}', try_cast(trim({{ column }}) as timestamp))
+        )
+    end
+{%- endmacro %}
+
+
+{#- dbt.safe_cast renders a plain cast on dbt-duckdb 1.11 (fails on bad values): ours is
+    a real try_cast on every engine we support. -#}
+{% macro try_cast(expression, data_type) -%}
+    {{ return(adapter.dispatch('try_cast', 'customer_segments')(expression, data_type)) }}
+{%- endmacro %}
+
+{% macro default__try_cast(expression, data_type) -%}
+    try_cast({{ expression }} as {{ data_type }})
+{%- endmacro %}
+
+
+{% macro parse_decimal(column) -%}
+    {{ try_cast(clean_text(column), 'decimal(18, 2)') }}
+{%- endmacro %}
+
+
+{% macro parse_integer(column) -%}
+    {{ try_cast(clean_text(column), dbt.type_bigint()) }}
+{%- endmacro %}
+
+
+{% macro parse_date(column) -%}
+    {{ try_cast(clean_text(column), 'date') }}
+{%- endmacro %}
+
+
+{% macro parse_boolean(column) -%}
+    case
+        when lower(trim({{ column }})) in ('true', 't', '1', 'yes', 'y') then true
+        when lower(trim({{ column }})) in ('false', 'f', '0', 'no', 'n') then false
+    end
+{%- endmacro %}
+
+
+{% macro is_unparseable(raw, parsed) -%}
+    ({{ clean_text(raw) }} is not null and {{ parsed }} is null)
+{%- endmacro %}
+
+
+{% macro row_hash(columns) -%}
+    {{ return(adapter.dispatch('row_hash', 'customer_segments')(columns)) }}
+{%- endmacro %}
+
+{% macro default__row_hash(columns) -%}
+    md5(concat_ws(chr(31)
+    {%- for c in columns %}, coalesce(cast({{ c }} as varchar), chr(0)){% endfor -%}
+    ))
+{%- endmacro %}
+
+
+{#- The raw text of a row as a JSON object {"column": "value", ...}; columns are read
+    from prefix ~ column. -#}
+{% macro raw_record(columns, prefix='') -%}
+    {{ return(adapter.dispatch('raw_record', 'customer_segments')(columns, prefix)) }}
+{%- endmacro %}
+
+{% macro default__raw_record(columns, prefix) -%}
+    cast(to_json(struct_pack(
+    {%- for c in columns %}"{{ c }}" := {{ prefix }}{{ c }}{% if not loop.last %}, {% endif %}{% endfor -%}
+    , "_extra_fields" := _extra_fields)) as varchar)
+{%- endmacro %}

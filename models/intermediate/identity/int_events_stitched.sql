@@ -1,0 +1,27 @@
+{#- Web events with the customer resolved: an anonymous event gets the customer its
+    anonymous id was later (or earlier) identified as. -#}
+with events as (
+    select * from {{ ref('stg_web__events') }}
+),
+
+identities as (
+    select * from {{ ref('int_anonymous_ids_stitched') }}
+),
+
+final as (
+    select
+        events.event_id,
+        coalesce(events.customer_id, identities.customer_id) as customer_id,
+        events.anonymous_id,
+        events.session_id,
+        events.product_id,
+        events.event_type,
+        events.category,
+        events.customer_id is null and identities.customer_id is not null as is_stitched,
+        events.event_at
+    from events
+    left join identities
+        on events.anonymous_id = identities.anonymous_id
+)
+
+select * from final

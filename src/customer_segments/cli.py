@@ -1,0 +1,110 @@
+"""Command line: `cseg <command>` (also installed as `customer-segments`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from . import config
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from .generate import GenerateConfig, generate
+
+    cfg = GenerateConfig(
+        customers=args.customers, days=args.days, seed=args.seed, end_date=args.end_date,
+        bad_rate=args.bad_rate, duplicate_rate=args.duplicate_rate, chunk_size=args.chunk_size,
+    )
+    summary = generate(cfg, Path(args.out), Path(args.truth_dir), progress=not args.quiet)
+    rows = {s: c["rows"] for s, c in summary["rows"].items()}
+    print(f"wrote landing zone to {args.out}: {rows}; ground truth in {args.truth_dir}")
+    return 0
+
+
+def _cmd_land(args: argparse.Namespace) -> int:
+    from .land import LandingError, land
+
+    try:
+        report = land(Path(args.landing_dir), Path(args.db))
+    except LandingError as exc:
+        print(f"landing failed: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from .importer import ImportError_, import_transactions, load_mapping
+
+    try:
+        mapping = load_mapping(Path(args.mapping))
+        report = import_transactions(args.input, mapping, Path(args.out), name=args.name)
+    except ImportError_ as exc:
+        print(f"import failed: {exc}", file=sys.stderr)
+        return 2
+    for key, value in report.items():
+        print(f"{key:>28}: {value}")
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    rc = _cmd_land(args)
+    if rc:
+        return rc
+    from dbt.cli.main import dbtRunner
+
+    os.environ.setdefault(config.ENV_DB_PATH, str(Path(args.db).resolve()))
+    result = dbtRunner().invoke(["build", *args.dbt_args])
+    return 0 if result.success else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cseg", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write synthetic landing-zone data with ground truth")
+    g.add_argument("--customers", type=int, default=2_000)
+    g.add_argument("--days", type=int, default=365)
+    g.add_argument("--seed", type=int, default=42)
+    g.add_argument("--end-date", default="2026-09-30", help="last day of data (YYYY-MM-DD)")
+    g.add_argument("--bad-rate", type=float, default=0.01, help="share of bad rows per source")
+    g.add_argument("--duplicate-rate", type=float, default=0.005)
+    g.add_argument("--chunk-size", type=int, default=20_000, help="customers per chunk")
+    g.add_argument("--out", default=str(config.landing_dir()))
+    g.add_argument("--truth-dir", default=str(config.project_root() / "data" / "ground_truth"))
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.set_defaults(func=_cmd_generate)
+
+    for name, func, text in (("land", _cmd_land, "load new landing files into raw.*"),
+                             ("build", _cmd_build, "land, then dbt build")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--landing-dir", default=str(config.landing_dir()))
+        p.add_argument("--db", default=str(config.db_path()))
+        if name == "build":
+            p.add_argument("dbt_args", nargs=argparse.REMAINDER,
+                           help="passed to dbt build (e.g. --select staging)")
+        p.set_defaults(func=func)
+
+    i = sub.add_parser("import-transactions",
+                       help="map a plain transactions export onto the orders contract")
+    i.add_argument("--input", required=True, help="file or glob of CSV/Parquet files")
+    i.add_argument("--mapping", required=True, help="YAML column mapping (see mappings/)")
+    i.add_argument("--out", default=str(config.landing_dir()), help="landing directory")
+    i.add_argument("--name", default="import", help="name of the orders file written")
+    i.set_defaults(func=_cmd_import)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(message)s")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
