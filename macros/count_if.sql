@@ -1,4 +1,4 @@
 {#- Portable conditional count. -#}
 {% macro count_if(condition) -%}
-    sum(case when {{ condition }} then 1 else 0 end)
+    coalesce(sum(case when {{ condition }} then 1 else 0 end), 0)
 {%- endmacro %}

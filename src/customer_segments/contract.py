@@ -141,19 +141,19 @@ EMAIL_EVENT_TYPES = (
 ORDER_STATUSES = ("completed", "cancelled", "refunded")
 
 # Reason codes a staging model may give a quarantined row (documented in the README).
-REASON_CODES = {
-    "missing_required_field": "A required column is empty for this row.",
+REASON_CODES = {  # in the order staging checks them: a row gets the first that fails
     "malformed_row": "The row had more fields than the file's header.",
+    "missing_required_field": "A required column is empty for this row.",
     "missing_customer_id": "Order or email event without a customer (e.g. guest checkout).",
     "missing_identity": "Event with neither customer_id nor anonymous_id.",
-    "unknown_customer_id": "customer_id not found in the CRM customers (when CRM is landed).",
-    "unknown_event_type": "Event type not in the documented list.",
-    "unknown_status": "Order status not in completed/cancelled/refunded.",
-    "unparseable_timestamp": "A timestamp that cannot be parsed.",
+    "unparseable_timestamp": "A timestamp (or date) that cannot be parsed.",
     "future_timestamp": "A timestamp later than the file's landing time plus tolerance.",
     "non_numeric_amount": "Revenue, discount or item count that is not a number.",
     "negative_amount": "Negative revenue, discount or item count.",
-    "non_positive_amount": "A completed order with zero revenue.",
+    "unknown_event_type": "Event type not in the documented list.",
+    "unknown_status": "Order status not in completed/cancelled/refunded.",
     "invalid_boolean": "A consent flag that is not true/false/1/0/yes/no.",
-    "duplicate_id_conflict": "Same natural key and version as another row, different content.",
+    "non_positive_amount": "A completed order with zero revenue.",
+    "unknown_customer_id": "customer_id not found in the CRM customers (when CRM is landed).",
+    "duplicate_id_conflict": "Same natural key and version as an earlier row, other content.",
 }

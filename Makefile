@@ -1,0 +1,46 @@
+# Two commands set up a fresh machine (Python 3.11 is all it needs):
+#   make build   create .venv, install pinned deps, make demo data if none, land, dbt build
+#   make test    lint + pytest (unit, generator, landing, end-to-end dbt builds, Online Retail)
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+LANDING ?= data/landing
+DEMO_ARGS ?= --customers 2000 --days 365 --seed 42
+
+.PHONY: install build demo-data land dbt-build test lint docs clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo-data: install
+	@if ls $(LANDING)/orders/* >/dev/null 2>&1; then \
+		echo "landing zone $(LANDING) has orders: using it"; \
+	else \
+		$(BIN)/cseg generate $(DEMO_ARGS) --out $(LANDING) --quiet; \
+	fi
+
+land: install
+	$(BIN)/cseg land --landing-dir $(LANDING)
+
+dbt-build: install
+	$(BIN)/dbt build
+
+build: demo-data land dbt-build
+
+lint: install
+	$(BIN)/ruff check src tests
+
+test: install lint
+	$(BIN)/pytest
+
+docs: install
+	$(BIN)/dbt docs generate
+
+clean:
+	rm -rf target logs warehouse.duckdb warehouse.duckdb.wal .duckdb_tmp
