@@ -173,7 +173,7 @@ class _Chunk:
         updated = np.where(unsub, np.maximum(signup, unsub_at), signup)
         self.tables["customers"] = pa.table({
             "customer_id": ids,
-            "email": _concat(pc.utf8_lower(pa.array(ids, pa.string())).to_numpy(zero_copy_only=False), "@example.com"),
+            "email": _concat(np.char.lower(ids.astype(str)), "@example.com"),
             "first_name": first_names[rng.integers(0, len(first_names), n)],
             "signup_at": _fmt_ts(signup),
             "country": countries[city_idx],

@@ -1,0 +1,145 @@
+"""The landing step: every readable row lands with lineage; unreadable files stop it."""
+
+from __future__ import annotations
+
+import os
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from customer_segments.land import LandingError, land
+
+HEADER = "order_id,customer_id,ordered_at,revenue\n"
+
+
+def _write(path, text, mode="w"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, mode) as fh:
+        fh.write(text)
+    return path
+
+
+def _rows(db, table):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(f"select * from raw.{table} order by _source_file, _source_row"
+                           ).fetchall()
+    finally:
+        con.close()
+
+
+def test_orders_only_lands_and_optional_sources_are_empty(tmp_path):
+    _write(tmp_path / "l" / "orders" / "a.csv", HEADER + "O1,C1,2024-01-01,10\n")
+    report = land(tmp_path / "l", tmp_path / "w.duckdb")
+    assert report.rows_loaded == 1
+    assert sorted(report.empty_sources) == ["customers", "email_events", "events"]
+    assert _rows(tmp_path / "w.duckdb", "events") == []
+
+
+def test_required_source_missing_is_an_error(tmp_path):
+    (tmp_path / "l" / "events").mkdir(parents=True)
+    with pytest.raises(LandingError, match="required source 'orders'"):
+        land(tmp_path / "l", tmp_path / "w.duckdb")
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("orders.json", '{"a": 1}', "not a CSV or Parquet file"),
+    ("bad.csv", "order_id,ordered_at\nO1,2024-01-01\n",
+     "missing required column.*customer_id, revenue"),
+    ("dup.csv", "order_id,order_id,customer_id,ordered_at,revenue\n1,1,C,2024,1\n",
+     "duplicate column name"),
+    ("broken.parquet", "this is not parquet", "not a readable Parquet file"),
+])
+def test_unreadable_file_stops_with_its_name_and_problem(tmp_path, name, content, message):
+    _write(tmp_path / "l" / "orders" / "good.csv", HEADER + "O1,C1,2024-01-01,10\n")
+    _write(tmp_path / "l" / "orders" / name, content)
+    with pytest.raises(LandingError, match=message) as err:
+        land(tmp_path / "l", tmp_path / "w.duckdb")
+    assert name in str(err.value)
+
+
+def test_non_utf8_header_is_named(tmp_path):
+    path = tmp_path / "l" / "orders" / "latin1.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes("order_id,customer_id,ordered_at,revenue,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(LandingError, match="latin1.csv: header is not UTF-8"):
+        land(tmp_path / "l", tmp_path / "w.duckdb")
+
+
+def test_short_and_long_rows_keep_their_values_and_lineage(tmp_path):
+    _write(tmp_path / "l" / "orders" / "a.csv",
+           HEADER + "O1,C1,2024-01-01,10\nO2,C2\nO3,C3,2024-01-02,5,surprise\n")
+    land(tmp_path / "l", tmp_path / "w.duckdb")
+    rows = _rows(tmp_path / "w.duckdb", "orders")
+    assert [(r[0], r[11], r[12], r[13]) for r in rows] == [
+        ("O1", "orders/a.csv", 1, None),
+        ("O2", "orders/a.csv", 2, None),
+        ("O3", "orders/a.csv", 3, "surprise"),
+    ]
+    assert rows[1][2] is None and rows[1][4] is None  # missing values stay null
+
+
+def test_unknown_columns_are_ignored_and_recorded(tmp_path):
+    _write(tmp_path / "l" / "orders" / "a.csv",
+           "order_id,customer_id,ordered_at,revenue,loyalty_points\nO1,C1,2024,1,50\n")
+    report = land(tmp_path / "l", tmp_path / "w.duckdb")
+    assert report.files[0].unknown_columns == ["loyalty_points"]
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    assert con.execute("select unknown_columns from raw._landed_files").fetchone()[0] == \
+        "loyalty_points"
+
+
+def test_parquet_rows_numbered_and_typed_values_kept_as_text(tmp_path):
+    path = tmp_path / "l" / "orders" / "a.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(pa.table({"order_id": ["O1", "O2"], "customer_id": ["C1", "C2"],
+                             "ordered_at": ["2024-01-01T00:00:00Z", "x"],
+                             "revenue": [10.5, -1.0]}), path)
+    land(tmp_path / "l", tmp_path / "w.duckdb")
+    rows = _rows(tmp_path / "w.duckdb", "orders")
+    assert [(r[0], r[4], r[12]) for r in rows] == [("O1", "10.5", 1), ("O2", "-1.0", 2)]
+
+
+def test_rerun_skips_unchanged_reloads_changed_and_adds_new(tmp_path):
+    a = _write(tmp_path / "l" / "orders" / "a.csv", HEADER + "O1,C1,2024-01-01,10\n")
+    db = tmp_path / "w.duckdb"
+    land(tmp_path / "l", db)
+    again = land(tmp_path / "l", db)
+    assert [f.status for f in again.files] == ["unchanged"]
+    _write(a, HEADER + "O1,C1,2024-01-01,10\nO2,C1,2024-01-02,11\n")
+    os.utime(a, (a.stat().st_atime, a.stat().st_mtime + 5))
+    _write(tmp_path / "l" / "orders" / "b.csv", HEADER + "O3,C2,2024-01-03,12\n")
+    third = land(tmp_path / "l", db)
+    assert sorted((f.path, f.status, f.rows) for f in third.files) == [
+        ("orders/a.csv", "reloaded", 2), ("orders/b.csv", "loaded", 1)]
+    assert [r[0] for r in _rows(db, "orders")] == ["O1", "O2", "O3"]
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("select sum(row_count) from raw._landed_files").fetchone()[0] == 3
+
+
+def test_failed_file_leaves_earlier_files_landed_and_nothing_of_itself(tmp_path):
+    _write(tmp_path / "l" / "orders" / "a.csv", HEADER + "O1,C1,2024-01-01,10\n")
+    _write(tmp_path / "l" / "orders" / "b.csv", "order_id\nO2\n")
+    db = tmp_path / "w.duckdb"
+    with pytest.raises(LandingError):
+        land(tmp_path / "l", db)
+    assert [r[0] for r in _rows(db, "orders")] == ["O1"]
+
+
+def test_empty_file_and_header_only_file_land_zero_rows(tmp_path):
+    _write(tmp_path / "l" / "orders" / "a.csv", HEADER + "O1,C1,2024-01-01,10\n")
+    _write(tmp_path / "l" / "orders" / "empty.csv", "")
+    _write(tmp_path / "l" / "orders" / "header.csv", HEADER)
+    report = land(tmp_path / "l", tmp_path / "w.duckdb")
+    assert sorted((f.path, f.rows) for f in report.files) == [
+        ("orders/a.csv", 1), ("orders/empty.csv", 0), ("orders/header.csv", 0)]
+
+
+def test_marker_and_hidden_files_are_skipped(tmp_path):
+    _write(tmp_path / "l" / "orders" / "a.csv", HEADER + "O1,C1,2024-01-01,10\n")
+    _write(tmp_path / "l" / "orders" / "_SUCCESS", "")
+    _write(tmp_path / "l" / "orders" / ".DS_Store", "junk")
+    report = land(tmp_path / "l", tmp_path / "w.duckdb")
+    assert [f.path for f in report.files] == ["orders/a.csv"]
