@@ -281,7 +281,8 @@ class _Chunk:
         n_views = 1 + rng.poisson(1.5, ns)
         cart = is_order | (rng.random(ns) < np.array([p.cart_rate for p in PERSONAS])[p_idx])
         search = rng.random(ns) < 0.3
-        pref = np.array([np.flatnonzero(CATEGORIES == p.category)[0] for p in PERSONAS])[p_idx]
+        pref_c = np.array([np.flatnonzero(CATEGORIES == p.category)[0]
+                           for p in PERSONAS])[persona]  # per customer
         # one row per (session, step); steps: page_view, search?, views..., cart?, checkout?
         parts = [("page_view", np.arange(ns), np.zeros(ns, np.int64))]
         parts.append(("search", np.flatnonzero(search), np.full(search.sum(), 1)))
@@ -307,9 +308,7 @@ class _Chunk:
         sess_of = np.concatenate([sess_ids[sess], _ids(f"I{self.index:05d}-", 0, len(ident))])
         anonymous = np.concatenate([anonymous, np.zeros(len(ident), bool)])
         viewing = np.isin(etype, ["product_view", "add_to_cart"])
-        cat_pick = np.where(rng.random(len(et)) < 0.6,
-                            np.concatenate([pref[sess], pref[ident] if len(ident) else
-                                            np.array([], np.int64)]),
+        cat_pick = np.where(rng.random(len(et)) < 0.6, pref_c[ec],
                             rng.integers(0, len(CATEGORIES), len(et)))
         m = len(et)
         order = np.argsort(et, kind="stable")
@@ -525,6 +524,28 @@ def _truth_frame(chunk: _Chunk) -> pa.Table:
     })
 
 
+def _append_malformed(chunk: _Chunk, source: str, path: Path) -> int:
+    """Append CSV lines with one field more than the header (malformed rows)."""
+    table = chunk.tables[source]
+    kinds = len(chunk.BAD_KINDS[source]) + 1
+    n = int(chunk.rng.binomial(table.num_rows, chunk.cfg.bad_rate / kinds))
+    if n == 0:
+        return 0
+    rows = table.take(chunk.rng.integers(0, table.num_rows, n))
+    key = SOURCES[source].key
+    ids = pc.binary_join_element_wise(pc.cast(rows[key], pa.string()),
+                                      f"-malformed{chunk.index}-", "")
+    ids = pc.binary_join_element_wise(ids, pc.cast(pa.array(np.arange(n)), pa.string()), "")
+    rows = rows.set_column(rows.schema.get_field_index(key), key, ids)
+    buf = pa.BufferOutputStream()
+    pacsv.write_csv(rows, buf, write_options=pacsv.WriteOptions(include_header=False))
+    lines = buf.getvalue().to_pybytes().decode().splitlines()
+    with path.open("a") as fh:
+        for line in lines:
+            fh.write(line + ',"unexpected extra field"\n')
+    return n
+
+
 def _write(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".csv":
@@ -568,6 +589,9 @@ def generate(cfg: GenerateConfig, landing_dir: Path, truth_dir: Path,
             reasons = chunk.inject(source)
             fname = f"{source}/part-{i:05d}.{FILE_FORMAT[source]}"
             _write(chunk.tables[source], landing_dir / fname)
+            if FILE_FORMAT[source] == "csv":
+                reasons += ["malformed_row"] * _append_malformed(
+                    chunk, source, landing_dir / fname)
             counts[source]["rows"] += len(reasons)
             for row, reason in enumerate(reasons, start=1):
                 if reason is not None:

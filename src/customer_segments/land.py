@@ -116,7 +116,8 @@ def _csv_header(path: Path) -> list[str]:
         ) from exc
     delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
     rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    return [c.strip() for c in rows[0]] if rows else []
+    names = [c.strip() for c in rows[0]] if rows else []
+    return [n or f"_unnamed_{i}" for i, n in enumerate(names, start=1)]
 
 
 def _columns_of(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[str]:
@@ -130,15 +131,27 @@ def _columns_of(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[st
         raise LandingError(f"{path}: not a readable Parquet file ({exc})") from exc
 
 
-def _reader(path: Path, fmt: str) -> str:
-    p = str(path).replace("'", "''")
-    if fmt == "csv":
-        delim = "\\t" if path.name.lower().endswith(".tsv") else ","
-        # all_varchar: nothing is parsed here; null_padding: short rows keep their values
-        # and extra values surface as columnN, which become _extra_fields.
-        return (f"read_csv('{p}', header=true, all_varchar=true, null_padding=true, "
-                f"delim='{delim}', quote='\"', escape='\"', sample_size=-1)")
-    return f"read_parquet('{p}')"
+OVERFLOW_COLUMNS = 8  # values beyond the header a row may carry before the file is unreadable
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _reader(path: Path, fmt: str, header: list[str]) -> tuple[str, list[str]]:
+    """A DuckDB table function reading the file, and the overflow column names."""
+    p = _sql_str(str(path))
+    if fmt == "parquet":
+        return f"read_parquet({p}, file_row_number=true)", []
+    # The header's columns are declared (all text) plus overflow columns: a short row is
+    # padded with nulls, a long row keeps its extra values (they become _extra_fields,
+    # and staging quarantines the row as malformed_row). The sniffer is not used: it
+    # rejects rows longer than the header, and strict_mode=false would drop their values.
+    overflow = [f"_overflow_{i}" for i in range(1, OVERFLOW_COLUMNS + 1)]
+    columns = ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in [*header, *overflow])
+    delim = "\\t" if path.name.lower().endswith(".tsv") else ","
+    return (f"read_csv({p}, header=true, columns={{{columns}}}, null_padding=true, "
+            f"auto_detect=false, delim='{delim}', quote='\"', escape='\"')"), overflow
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -176,18 +189,11 @@ def _load_file(con: duckdb.DuckDBPyConnection, src: SourceContract, path: Path, 
     unknown = [c for c in columns if c not in src.column_names]
     absent = [c for c in src.column_names if c not in columns]
 
-    reader = _reader(path, fmt)
-    try:
-        actual = [r[0] for r in con.execute(f"describe select * from {reader}").fetchall()]
-    except duckdb.Error as exc:
-        raise LandingError(f"{path}: cannot be read as {fmt.upper()} ({exc})") from exc
-    overflow = [c for c in actual if c not in columns]  # columnN from rows longer than header
+    reader, overflow = _reader(path, fmt, columns)
     select = [f'cast("{c}" as varchar)' if c in columns else "null" for c in src.column_names]
     extra = ("concat_ws('|', " + ", ".join(f'"{c}"' for c in overflow) + ")"
              if overflow else "null")
     row_number = "file_row_number + 1" if fmt == "parquet" else "row_number() over ()"
-    if fmt == "parquet":
-        reader = reader[:-1] + ", file_row_number=true)"
     sql = f"""
         insert into {RAW_SCHEMA}.{src.name}
         select {', '.join(select)}, ?, {row_number}, nullif({extra}, ''), ?

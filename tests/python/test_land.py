@@ -143,3 +143,31 @@ def test_marker_and_hidden_files_are_skipped(tmp_path):
     _write(tmp_path / "l" / "orders" / ".DS_Store", "junk")
     report = land(tmp_path / "l", tmp_path / "w.duckdb")
     assert [f.path for f in report.files] == ["orders/a.csv"]
+
+
+def test_tsv_and_gzip_files_land(tmp_path):
+    import gzip
+    _write(tmp_path / "l" / "orders" / "a.tsv",
+           "order_id\tcustomer_id\tordered_at\trevenue\nO1\tC1\t2024-01-01\t1,5\n")
+    path = tmp_path / "l" / "orders" / "b.csv.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write(HEADER + "O2,C2,2024-01-02,3\n")
+    land(tmp_path / "l", tmp_path / "w.duckdb")
+    assert [(r[0], r[4]) for r in _rows(tmp_path / "w.duckdb", "orders")] == [
+        ("O1", "1,5"), ("O2", "3")]
+
+
+def test_row_far_wider_than_header_stops_with_file_and_line(tmp_path):
+    _write(tmp_path / "l" / "orders" / "a.csv",
+           HEADER + "O1,C1,2024-01-01,10\n" + "O2" + ",x" * 20 + "\n")
+    with pytest.raises(LandingError, match="a.csv: cannot be read as CSV.*Line: 3"):
+        land(tmp_path / "l", tmp_path / "w.duckdb")
+
+
+def test_body_not_utf8_stops_with_file_name(tmp_path):
+    path = tmp_path / "l" / "orders" / "a.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes((HEADER + "O1,C1,2024-01-01,10\nO2,Z\xfcrich,2024-01-01,1\n")
+                     .encode("latin-1"))
+    with pytest.raises(LandingError, match="a.csv: cannot be read as CSV"):
+        land(tmp_path / "l", tmp_path / "w.duckdb")
