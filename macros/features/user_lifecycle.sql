@@ -1,0 +1,204 @@
+{#- Lifecycle stage as of the end of UTC date `as_of`: exactly one per customer, the
+    first rule that holds (thresholds are vars):
+      1 unsubscribed  unsubscribed or complained (CRM or email events) by then
+      2 new           signed up at most lifecycle_new_days (7) days ago
+      3 loyal         >= lifecycle_loyal_orders (3) completed orders in the last
+                      lifecycle_loyal_window_days (60) days
+      4 active        a completed order within lifecycle_active_days (90) days
+      5 churned       ordered before, but not for more than lifecycle_churned_days (180)
+      6 lapsed        no interaction (open, click, visit, order) for at least
+                      lifecycle_lapsed_days (60) days, counting from signup at the latest
+      7 at_risk       last order 91-180 days ago, still interacting
+      8 active        not bought yet, interacting (or signed up) within 60 days
+
+    Entry date and previous stage are exact, not estimated: a stage can only change on
+    a day with activity or on a day a threshold is crossed (an order's day + 60, + 91,
+    + 181; an interaction's day + 60; signup + 8; the unsubscribe day). The rules are
+    evaluated on exactly those days up to as_of (int_ lifecycle timeline below); the
+    current stage was entered on the last day the stage changed. -#}
+
+{#- The stage rules over a row with signup_date, unsubscribed_date, last_order_date,
+    loyal_window_orders and last_interaction_date, evaluated on `point_date`. -#}
+{% macro lifecycle_stage(point_date='point_date') -%}
+    case
+        when unsubscribed_date <= {{ point_date }} then 'unsubscribed'
+        when {{ days_between('signup_date', point_date) }} <= {{ var('lifecycle_new_days') }}
+            then 'new'
+        when loyal_window_orders >= {{ var('lifecycle_loyal_orders') }} then 'loyal'
+        when {{ days_between('last_order_date', point_date) }}
+            <= {{ var('lifecycle_active_days') }} then 'active'
+        when {{ days_between('last_order_date', point_date) }}
+            > {{ var('lifecycle_churned_days') }} then 'churned'
+        when {{ days_between('greatest(last_interaction_date, signup_date)', point_date) }}
+            >= {{ var('lifecycle_lapsed_days') }} then 'lapsed'
+        when last_order_date is not null then 'at_risk'
+        else 'active'
+    end
+{%- endmacro %}
+
+
+{#- Every stage change per customer up to `as_of`: one row per (customer, day the
+    stage changed), with the stage before. Used by user_lifecycle_as_of. -#}
+{% macro lifecycle_changes_as_of(as_of) -%}
+{%- set day_number = "dbt_day_number" -%}
+with customers as (
+    select
+        customer_id,
+        cast(signed_up_at as date) as signup_date,
+        cast(unsubscribed_at as date) as crm_unsubscribed_date,
+        first_seen_date
+    from {{ ref('int_customers_unified') }}
+    where first_seen_date <= {{ as_of }}
+),
+
+day_events as (
+    select
+        customer_id,
+        activity_date as point_date,
+        completed_orders,
+        case when messages_opened + messages_clicked + sessions + completed_orders > 0
+            then 1 else 0 end as interacted,
+        case when unsubscribes + spam_complaints > 0 then 1 else 0 end as unsubscribed
+    from {{ ref('int_customer_activity_daily') }}
+    where activity_date <= {{ as_of }}
+        and (completed_orders > 0 or unsubscribes + spam_complaints > 0
+             or messages_opened + messages_clicked + sessions > 0)
+),
+
+candidate_days as (
+    select customer_id, point_date from day_events
+    union all
+    select customer_id, {{ dbt.dateadd('day', var('lifecycle_loyal_window_days'), 'point_date') }}
+    from day_events where completed_orders > 0
+    union all
+    select customer_id, {{ dbt.dateadd('day', var('lifecycle_active_days') + 1, 'point_date') }}
+    from day_events where completed_orders > 0
+    union all
+    select customer_id, {{ dbt.dateadd('day', var('lifecycle_churned_days') + 1, 'point_date') }}
+    from day_events where completed_orders > 0
+    union all
+    select customer_id, {{ dbt.dateadd('day', var('lifecycle_lapsed_days'), 'point_date') }}
+    from day_events where interacted > 0
+    union all
+    select customer_id, signup_date from customers
+    union all
+    select customer_id, {{ dbt.dateadd('day', var('lifecycle_new_days') + 1, 'signup_date') }}
+    from customers
+    union all
+    select customer_id, {{ dbt.dateadd('day', var('lifecycle_lapsed_days'), 'signup_date') }}
+    from customers
+    union all
+    select customer_id, crm_unsubscribed_date from customers
+    union all
+    select customer_id, {{ as_of }} from customers
+),
+
+points as (
+    select distinct
+        candidate_days.customer_id,
+        cast(candidate_days.point_date as date) as point_date
+    from candidate_days
+    inner join customers on candidate_days.customer_id = customers.customer_id
+    where candidate_days.point_date <= {{ as_of }}
+        and candidate_days.point_date >= customers.first_seen_date
+),
+
+timeline as (
+    select
+        points.customer_id,
+        points.point_date,
+        {{ dbt.datediff("cast('1970-01-01' as date)", 'points.point_date', 'day') }}
+            as {{ day_number }},
+        customers.signup_date,
+        customers.crm_unsubscribed_date,
+        coalesce(day_events.completed_orders, 0) as completed_orders,
+        coalesce(day_events.interacted, 0) as interacted,
+        coalesce(day_events.unsubscribed, 0) as unsubscribed
+    from points
+    inner join customers on points.customer_id = customers.customer_id
+    left join day_events
+        on points.customer_id = day_events.customer_id
+        and points.point_date = day_events.point_date
+),
+
+states as (
+    select
+        customer_id,
+        point_date,
+        signup_date,
+        least(crm_unsubscribed_date, min(case when unsubscribed > 0 then point_date end) over (
+            partition by customer_id order by point_date rows unbounded preceding
+        )) as unsubscribed_date,
+        max(case when completed_orders > 0 then point_date end) over (
+            partition by customer_id order by point_date rows unbounded preceding
+        ) as last_order_date,
+        max(case when interacted > 0 then point_date end) over (
+            partition by customer_id order by point_date rows unbounded preceding
+        ) as last_interaction_date,
+        sum(completed_orders) over (
+            partition by customer_id order by {{ day_number }}
+            range between {{ var('lifecycle_loyal_window_days') - 1 }} preceding
+                and current row
+        ) as loyal_window_orders
+    from timeline
+),
+
+staged as (
+    select
+        *,
+        {{ lifecycle_stage() }} as lifecycle_stage
+    from states
+),
+
+with_prior as (
+    select
+        *,
+        lag(lifecycle_stage) over (partition by customer_id order by point_date)
+            as previous_stage
+    from staged
+),
+
+final as (
+    select
+        customer_id,
+        lifecycle_stage,
+        previous_stage,
+        loyal_window_orders,
+        point_date as stage_entered_date,
+        last_order_date,
+        last_interaction_date
+    from with_prior
+    where previous_stage is null or previous_stage != lifecycle_stage
+)
+
+select * from final
+{%- endmacro %}
+
+
+{% macro user_lifecycle_as_of(as_of) -%}
+with changes as (
+    {{ lifecycle_changes_as_of(as_of) }}
+),
+
+latest as (
+    select
+        *,
+        row_number() over (partition by customer_id order by stage_entered_date desc)
+            as change_rank
+    from changes
+),
+
+final as (
+    select
+        customer_id,
+        lifecycle_stage,
+        previous_stage,
+        {{ days_between('stage_entered_date', as_of) }} as days_in_stage,
+        stage_entered_date,
+        {{ as_of }} as as_of_date
+    from latest
+    where change_rank = 1
+)
+
+select * from final
+{%- endmacro %}

@@ -1,0 +1,162 @@
+{#- Preferences as of the end of UTC date `as_of`.
+    favourite_category  the category with the highest time-decayed interest: views,
+                        add-to-carts and completed orders weighted by category_weights,
+                        halving every category_half_life_days; ties by name
+    best_send_hour/_weekday  the UTC hour and weekday (0 = Sunday) of the customer's own
+                        first opens and clicks (a click counts twice), when they have at
+                        least preference_min_interactions; else the whole base's
+                        (send_time_source says which) -#}
+{% macro user_preferences_as_of(as_of) -%}
+{%- set cw = var('category_weights') -%}
+with customers as (
+    select customer_id from {{ ref('int_customers_unified') }}
+    where first_seen_date <= {{ as_of }}
+),
+
+categories as (
+    select * from {{ ref('int_customer_category_daily') }}
+    where activity_date <= {{ as_of }}
+),
+
+messages as (
+    select * from {{ ref('int_email_messages') }}
+),
+
+category_scores as (
+    select
+        customer_id,
+        category,
+        sum(
+            ({{ cw['view'] }} * product_views + {{ cw['cart'] }} * add_to_carts
+             + {{ cw['order'] }} * completed_orders)
+            * {{ decay_weight(days_between('activity_date', as_of),
+                              var('category_half_life_days')) }}
+        ) as category_score
+    from categories
+    group by customer_id, category
+),
+
+favourite as (
+    select customer_id, category as favourite_category, category_score
+    from (
+        select
+            *,
+            row_number() over (
+                partition by customer_id order by category_score desc, category
+            ) as category_rank
+        from category_scores
+    ) as ranked
+    where category_rank = 1
+),
+
+interactions as (
+    select customer_id, first_opened_at as interacted_at, 1 as weight
+    from messages
+    where first_opened_at < {{ as_of_end(as_of) }}
+    union all
+    select customer_id, first_clicked_at as interacted_at, 2 as weight
+    from messages
+    where first_clicked_at < {{ as_of_end(as_of) }}
+),
+
+by_hour as (
+    select customer_id, extract(hour from interacted_at) as send_hour, sum(weight) as score
+    from interactions
+    group by 1, 2
+),
+
+by_weekday as (
+    select customer_id, {{ day_of_week('interacted_at') }} as send_weekday,
+        sum(weight) as score
+    from interactions
+    group by 1, 2
+),
+
+own_counts as (
+    select customer_id, count(*) as interaction_count
+    from interactions
+    group by customer_id
+),
+
+own_hour as (
+    select customer_id, send_hour
+    from (
+        select *, row_number() over (
+            partition by customer_id order by score desc, send_hour) as r
+        from by_hour
+    ) as ranked
+    where r = 1
+),
+
+own_weekday as (
+    select customer_id, send_weekday
+    from (
+        select *, row_number() over (
+            partition by customer_id order by score desc, send_weekday) as r
+        from by_weekday
+    ) as ranked
+    where r = 1
+),
+
+base_hour as (
+    select send_hour from (
+        select send_hour, sum(score) as score from by_hour group by 1
+    ) as h
+    order by score desc, send_hour
+    limit 1
+),
+
+base_weekday as (
+    select send_weekday from (
+        select send_weekday, sum(score) as score from by_weekday group by 1
+    ) as d
+    order by score desc, send_weekday
+    limit 1
+),
+
+final as (
+    select
+        customers.customer_id,
+        favourite.favourite_category,
+        case
+            when coalesce(own_counts.interaction_count, 0)
+                >= {{ var('preference_min_interactions') }} then 'own'
+            when (select count(*) from base_hour) > 0 then 'base'
+            else 'none'
+        end as send_time_source,
+        cast(case
+            when coalesce(own_counts.interaction_count, 0)
+                >= {{ var('preference_min_interactions') }} then own_hour.send_hour
+            else (select send_hour from base_hour)
+        end as integer) as best_send_hour,
+        cast(case
+            when coalesce(own_counts.interaction_count, 0)
+                >= {{ var('preference_min_interactions') }} then own_weekday.send_weekday
+            else (select send_weekday from base_weekday)
+        end as integer) as best_send_weekday,
+        coalesce(own_counts.interaction_count, 0) as email_interactions,
+        favourite.category_score as favourite_category_score,
+        {{ as_of }} as as_of_date
+    from customers
+    left join favourite on customers.customer_id = favourite.customer_id
+    left join own_counts on customers.customer_id = own_counts.customer_id
+    left join own_hour on customers.customer_id = own_hour.customer_id
+    left join own_weekday on customers.customer_id = own_weekday.customer_id
+)
+
+select * from final
+{%- endmacro %}
+
+
+{#- Day of week 0 (Sunday) .. 6 (Saturday). -#}
+{% macro day_of_week(ts) -%}
+    {{ return(adapter.dispatch('day_of_week', 'customer_segments')(ts)) }}
+{%- endmacro %}
+
+{% macro default__day_of_week(ts) -%}
+    dayofweek({{ ts }})
+{%- endmacro %}
+
+{% macro spark__day_of_week(ts) -%}
+    (dayofweek({{ ts }}) - 1)
+{%- endmacro %}

@@ -1,0 +1,87 @@
+{#- RFM as of the end of UTC date `as_of` (a SQL date expression).
+    Grain: one row per customer known by that date.
+    recency_days   days since the last completed order (ever, up to as_of)
+    frequency      completed orders in the last rfm_window_days days
+    monetary       their revenue, net of refunds: a refunded order counts 0
+                   (gross_revenue and refunded_revenue show both sides)
+    r/f/m_score    1..5 from percent_rank among customers with a completed order;
+                   ties share the lowest score of their group
+    rfm_segment    looked up in the rfm_segments seed by (r_score, f_score); customers
+                   without a completed order are (0, 0): 'prospects' -#}
+{% macro user_rfm_as_of(as_of) -%}
+with customers as (
+    select customer_id from {{ ref('int_customers_unified') }}
+    where first_seen_date <= {{ as_of }}
+),
+
+activity as (
+    select * from {{ ref('int_customer_activity_daily') }}
+    where activity_date <= {{ as_of }}
+),
+
+segment_map as (
+    select * from {{ ref('rfm_segments') }}
+),
+
+order_totals as (
+    select
+        customer_id,
+        sum(case when activity_date > {{ dbt.dateadd('day', -var('rfm_window_days'), as_of) }}
+            then completed_orders else 0 end) as frequency,
+        sum(case when activity_date > {{ dbt.dateadd('day', -var('rfm_window_days'), as_of) }}
+            then completed_revenue else 0 end) as monetary,
+        sum(case when activity_date > {{ dbt.dateadd('day', -var('rfm_window_days'), as_of) }}
+            then refunded_revenue else 0 end) as refunded_revenue,
+        sum(completed_orders) as lifetime_orders,
+        sum(completed_revenue) as lifetime_revenue,
+        min(case when completed_orders > 0 then activity_date end) as first_order_date,
+        max(case when completed_orders > 0 then activity_date end) as last_order_date
+    from activity
+    group by customer_id
+),
+
+buyers as (
+    select
+        *,
+        {{ days_between('last_order_date', as_of) }} as recency_days
+    from order_totals
+    where last_order_date is not null
+),
+
+scored as (
+    select
+        customer_id,
+        {{ quantile_score('recency_days desc') }} as r_score,
+        {{ quantile_score('frequency') }} as f_score,
+        {{ quantile_score('monetary') }} as m_score
+    from buyers
+),
+
+final as (
+    select
+        customers.customer_id,
+        segment_map.rfm_segment,
+        buyers.recency_days,
+        coalesce(buyers.frequency, 0) as frequency,
+        coalesce(buyers.monetary, 0) as monetary,
+        coalesce(buyers.monetary, 0) + coalesce(buyers.refunded_revenue, 0) as gross_revenue,
+        coalesce(buyers.refunded_revenue, 0) as refunded_revenue,
+        coalesce(buyers.lifetime_orders, 0) as lifetime_orders,
+        coalesce(buyers.lifetime_revenue, 0) as lifetime_revenue,
+        scored.r_score,
+        scored.f_score,
+        scored.m_score,
+        buyers.customer_id is not null as has_orders,
+        buyers.first_order_date,
+        buyers.last_order_date,
+        {{ as_of }} as as_of_date
+    from customers
+    left join buyers on customers.customer_id = buyers.customer_id
+    left join scored on customers.customer_id = scored.customer_id
+    left join segment_map
+        on coalesce(scored.r_score, 0) = segment_map.r_score
+        and coalesce(scored.f_score, 0) = segment_map.f_score
+)
+
+select * from final
+{%- endmacro %}

@@ -1,0 +1,46 @@
+{#- Interest in each product category, one row per customer, UTC day and category:
+    product views, add-to-carts and completed orders. -#}
+with web_events as (
+    select * from {{ ref('int_events_stitched') }}
+    where customer_id is not null and category is not null
+),
+
+orders as (
+    select * from {{ ref('stg_shop__orders') }}
+    where category is not null and order_status = 'completed'
+),
+
+signals as (
+    select
+        customer_id,
+        cast(event_at as date) as activity_date,
+        category,
+        case when event_type = 'product_view' then 1 else 0 end as product_views,
+        case when event_type = 'add_to_cart' then 1 else 0 end as add_to_carts,
+        0 as completed_orders
+    from web_events
+    where event_type in ('product_view', 'add_to_cart')
+    union all
+    select
+        customer_id,
+        cast(ordered_at as date) as activity_date,
+        category,
+        0 as product_views,
+        0 as add_to_carts,
+        1 as completed_orders
+    from orders
+),
+
+final as (
+    select
+        customer_id,
+        category,
+        sum(product_views) as product_views,
+        sum(add_to_carts) as add_to_carts,
+        sum(completed_orders) as completed_orders,
+        activity_date
+    from signals
+    group by customer_id, activity_date, category
+)
+
+select * from final
