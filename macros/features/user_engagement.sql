@@ -3,8 +3,9 @@
     Counts over 30/90/365 days are of messages (sends, deliveries, bounces, opened
     and clicked messages) on the day each thing happened. Opens by machines (privacy
     proxies, scanners: seed machine_user_agents) never count as opens.
-    Rates are over engagement_rate_window_days: opened / delivered, clicked /
-    delivered, clicked / opened. The engagement score sums opens, clicks, visit days and
+    Rates are over the messages delivered in the last engagement_rate_window_days:
+    opened / delivered, clicked / delivered, clicked / opened, counting an open or click
+    only if it happened by the end of as_of. The engagement score sums opens, clicks, visit days and
     orders with weights (var engagement_weights), each halved every
     engagement_half_life_days days. Tier (classic playbook, thresholds as vars):
       highly_engaged      open rate > 80% and click rate > 50% and an order within 90 days
@@ -25,6 +26,27 @@ activity as (
     where activity_date <= {{ as_of }}
 ),
 
+messages as (
+    select * from {{ ref('int_email_messages') }}
+    where delivered_at < {{ as_of_end(as_of) }}
+        and delivered_at >= {{ dbt.dateadd(
+            'day', -rate_window + 1, 'cast(' ~ as_of ~ ' as timestamp)') }}
+),
+
+-- rates over the cohort of messages delivered in the rate window: opened or clicked by
+-- the end of the as-of date (a message delivered late in the window has less time)
+message_rates as (
+    select
+        customer_id,
+        count(*) as rate_deliveries,
+        {{ count_if("first_opened_at < " ~ as_of_end(as_of)) }} as rate_opens,
+        {{ count_if("first_clicked_at < " ~ as_of_end(as_of)) }} as rate_clicks,
+        {{ count_if("first_machine_opened_at < " ~ as_of_end(as_of)) }}
+            as machine_opens_in_rate_window
+    from messages
+    group by customer_id
+),
+
 email_source as (
     select count(*) > 0 as has_email_data from {{ ref('stg_esp__email_events') }}
 ),
@@ -40,12 +62,6 @@ totals as (
         sum(case when {{ in_window }} then messages_clicked else 0 end) as clicks_{{ d }}d,
         sum(case when {{ in_window }} then messages_bounced else 0 end) as bounces_{{ d }}d,
         {%- endfor %}
-        {%- set in_rate = "activity_date > " ~ dbt.dateadd('day', -rate_window, as_of) %}
-        sum(case when {{ in_rate }} then messages_delivered else 0 end) as rate_deliveries,
-        sum(case when {{ in_rate }} then messages_opened else 0 end) as rate_opens,
-        sum(case when {{ in_rate }} then messages_clicked else 0 end) as rate_clicks,
-        sum(case when {{ in_rate }} then messages_machine_opened else 0 end)
-            as machine_opens_in_rate_window,
         sum(
             (
                 {{ w['open'] }} * messages_opened
@@ -65,7 +81,11 @@ totals as (
 
 rated as (
     select
-        *,
+        totals.*,
+        message_rates.rate_deliveries,
+        message_rates.rate_opens,
+        message_rates.rate_clicks,
+        message_rates.machine_opens_in_rate_window,
         cast(rate_opens as double) / nullif(rate_deliveries, 0) as open_rate,
         cast(rate_clicks as double) / nullif(rate_deliveries, 0) as click_rate,
         cast(rate_clicks as double) / nullif(rate_opens, 0) as click_to_open_rate,
@@ -74,6 +94,7 @@ rated as (
         {{ days_between('last_visit_at', as_of) }} as days_since_last_visit,
         {{ days_between('last_order_at', as_of) }} as days_since_last_order
     from totals
+    left join message_rates on totals.customer_id = message_rates.customer_id
 ),
 
 final as (

@@ -62,12 +62,13 @@ final as (
         customers.customer_id,
         segment_map.rfm_segment,
         buyers.recency_days,
-        coalesce(buyers.frequency, 0) as frequency,
-        coalesce(buyers.monetary, 0) as monetary,
-        coalesce(buyers.monetary, 0) + coalesce(buyers.refunded_revenue, 0) as gross_revenue,
-        coalesce(buyers.refunded_revenue, 0) as refunded_revenue,
-        coalesce(buyers.lifetime_orders, 0) as lifetime_orders,
-        coalesce(buyers.lifetime_revenue, 0) as lifetime_revenue,
+        coalesce(order_totals.frequency, 0) as frequency,
+        coalesce(order_totals.monetary, 0) as monetary,
+        coalesce(order_totals.monetary, 0) + coalesce(order_totals.refunded_revenue, 0)
+            as gross_revenue,
+        coalesce(order_totals.refunded_revenue, 0) as refunded_revenue,
+        coalesce(order_totals.lifetime_orders, 0) as lifetime_orders,
+        coalesce(order_totals.lifetime_revenue, 0) as lifetime_revenue,
         scored.r_score,
         scored.f_score,
         scored.m_score,
@@ -76,6 +77,7 @@ final as (
         buyers.last_order_date,
         {{ as_of }} as as_of_date
     from customers
+    left join order_totals on customers.customer_id = order_totals.customer_id
     left join buyers on customers.customer_id = buyers.customer_id
     left join scored on customers.customer_id = scored.customer_id
     left join segment_map
