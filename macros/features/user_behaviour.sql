@@ -30,13 +30,13 @@ totals as (
         {{ count_if("sessions > 0 and activity_date > "
                     ~ dbt.dateadd('day', -var('window_shopper_window_days'), as_of)) }}
             as visit_days_in_window,
-        sum(completed_orders) as lifetime_orders,
+        sum(orders) as lifetime_orders,
         sum(case when activity_date > {{ dbt.dateadd('day', -var('rfm_window_days'), as_of) }}
-            then completed_orders else 0 end) as window_orders,
+            then orders else 0 end) as window_orders,
         sum(case when activity_date > {{ dbt.dateadd('day', -var('rfm_window_days'), as_of) }}
             then coupon_orders else 0 end) as window_coupon_orders,
         sum(case when activity_date > {{ dbt.dateadd('day', -var('rfm_window_days'), as_of) }}
-            then completed_revenue else 0 end) as window_revenue
+            then order_revenue - refund_revenue else 0 end) as window_revenue
     from activity
     group by customer_id
 ),
@@ -55,24 +55,24 @@ seasonal_orders as (
         {{ dbt.date_trunc('quarter', 'activity_date') }} as quarter_start,
         extract(quarter from activity_date) as calendar_quarter,
         activity_date,
-        completed_orders
+        orders
     from activity
-    where completed_orders > 0
+    where orders > 0
         and activity_date > {{ dbt.dateadd('day', -730, as_of) }}
 ),
 
 seasonality as (
     select
         customer_id,
-        sum(completed_orders) as orders_730d,
+        sum(orders) as orders_730d,
         {{ days_between('min(activity_date)', 'max(activity_date)') }} as span_days,
         max(quarter_orders) as top_quarter_orders
     from (
         select
             customer_id,
             activity_date,
-            completed_orders,
-            sum(completed_orders) over (partition by customer_id, calendar_quarter)
+            orders,
+            sum(orders) over (partition by customer_id, calendar_quarter)
                 as quarter_orders
         from seasonal_orders
     ) as by_quarter

@@ -67,7 +67,7 @@ totals as (
                 {{ w['open'] }} * messages_opened
                 + {{ w['click'] }} * messages_clicked
                 + {{ w['visit'] }} * case when sessions > 0 then 1 else 0 end
-                + {{ w['order'] }} * completed_orders
+                + {{ w['order'] }} * orders
             ) * {{ decay_weight(days_between('activity_date', as_of),
                                 var('engagement_half_life_days')) }}
         ) as engagement_score,

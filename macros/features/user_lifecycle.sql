@@ -55,13 +55,13 @@ day_events as (
     select
         customer_id,
         activity_date as point_date,
-        completed_orders,
-        case when messages_opened + messages_clicked + sessions + completed_orders > 0
+        orders,
+        case when messages_opened + messages_clicked + sessions + orders > 0
             then 1 else 0 end as interacted,
         case when unsubscribes + spam_complaints > 0 then 1 else 0 end as unsubscribed
     from {{ ref('int_customer_activity_daily') }}
     where activity_date <= {{ as_of }}
-        and (completed_orders > 0 or unsubscribes + spam_complaints > 0
+        and (orders > 0 or unsubscribes + spam_complaints > 0
              or messages_opened + messages_clicked + sessions > 0)
 ),
 
@@ -69,13 +69,13 @@ candidate_days as (
     select customer_id, point_date from day_events
     union all
     select customer_id, {{ dbt.dateadd('day', var('lifecycle_loyal_window_days'), 'point_date') }}
-    from day_events where completed_orders > 0
+    from day_events where orders > 0
     union all
     select customer_id, {{ dbt.dateadd('day', var('lifecycle_active_days') + 1, 'point_date') }}
-    from day_events where completed_orders > 0
+    from day_events where orders > 0
     union all
     select customer_id, {{ dbt.dateadd('day', var('lifecycle_churned_days') + 1, 'point_date') }}
-    from day_events where completed_orders > 0
+    from day_events where orders > 0
     union all
     select customer_id, {{ dbt.dateadd('day', var('lifecycle_lapsed_days'), 'point_date') }}
     from day_events where interacted > 0
@@ -111,7 +111,7 @@ timeline as (
             as {{ day_number }},
         customers.signup_date,
         customers.crm_unsubscribed_date,
-        coalesce(day_events.completed_orders, 0) as completed_orders,
+        coalesce(day_events.orders, 0) as orders,
         coalesce(day_events.interacted, 0) as interacted,
         coalesce(day_events.unsubscribed, 0) as unsubscribed
     from points
@@ -129,13 +129,13 @@ states as (
         least(crm_unsubscribed_date, min(case when unsubscribed > 0 then point_date end) over (
             partition by customer_id order by point_date rows unbounded preceding
         )) as unsubscribed_date,
-        max(case when completed_orders > 0 then point_date end) over (
+        max(case when orders > 0 then point_date end) over (
             partition by customer_id order by point_date rows unbounded preceding
         ) as last_order_date,
         max(case when interacted > 0 then point_date end) over (
             partition by customer_id order by point_date rows unbounded preceding
         ) as last_interaction_date,
-        sum(completed_orders) over (
+        sum(orders) over (
             partition by customer_id order by {{ day_number }}
             range between {{ var('lifecycle_loyal_window_days') - 1 }} preceding
                 and current row

@@ -28,7 +28,7 @@ category_scores as (
         category,
         sum(
             ({{ cw['view'] }} * product_views + {{ cw['cart'] }} * add_to_carts
-             + {{ cw['order'] }} * completed_orders)
+             + {{ cw['order'] }} * orders)
             * {{ decay_weight(days_between('activity_date', as_of),
                               var('category_half_life_days')) }}
         ) as category_score

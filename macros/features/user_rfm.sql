@@ -1,9 +1,10 @@
 {#- RFM as of the end of UTC date `as_of` (a SQL date expression).
     Grain: one row per customer known by that date.
     recency_days   days since the last completed order (ever, up to as_of)
-    frequency      completed orders in the last rfm_window_days days
-    monetary       their revenue, net of refunds: a refunded order counts 0
-                   (gross_revenue and refunded_revenue show both sides)
+    frequency      orders placed (not cancelled) in the last rfm_window_days days
+    monetary       revenue net of refunds in the window: order revenue minus refunds
+                   made in the window (on the day of the refund), never below 0;
+                   gross_revenue and refunded_revenue show both sides
     r/f/m_score    1..5 from percent_rank among customers with a completed order;
                    ties share the lowest score of their group
     rfm_segment    looked up in the rfm_segments seed by (r_score, f_score); customers
@@ -27,24 +28,31 @@ order_totals as (
     select
         customer_id,
         sum(case when activity_date > {{ dbt.dateadd('day', -var('rfm_window_days'), as_of) }}
-            then completed_orders else 0 end) as frequency,
+            then orders else 0 end) as frequency,
         sum(case when activity_date > {{ dbt.dateadd('day', -var('rfm_window_days'), as_of) }}
-            then completed_revenue else 0 end) as monetary,
+            then order_revenue else 0 end) as gross_revenue,
         sum(case when activity_date > {{ dbt.dateadd('day', -var('rfm_window_days'), as_of) }}
-            then refunded_revenue else 0 end) as refunded_revenue,
-        sum(completed_orders) as lifetime_orders,
-        sum(completed_revenue) as lifetime_revenue,
-        min(case when completed_orders > 0 then activity_date end) as first_order_date,
-        max(case when completed_orders > 0 then activity_date end) as last_order_date
+            then refund_revenue else 0 end) as refunded_revenue,
+        sum(orders) as lifetime_orders,
+        sum(order_revenue) - sum(refund_revenue) as lifetime_revenue,
+        min(case when orders > 0 then activity_date end) as first_order_date,
+        max(case when orders > 0 then activity_date end) as last_order_date
     from activity
     group by customer_id
+),
+
+netted as (
+    select
+        *,
+        greatest(gross_revenue - refunded_revenue, 0) as monetary
+    from order_totals
 ),
 
 buyers as (
     select
         *,
         {{ days_between('last_order_date', as_of) }} as recency_days
-    from order_totals
+    from netted
     where last_order_date is not null
 ),
 
@@ -62,13 +70,12 @@ final as (
         customers.customer_id,
         segment_map.rfm_segment,
         buyers.recency_days,
-        coalesce(order_totals.frequency, 0) as frequency,
-        coalesce(order_totals.monetary, 0) as monetary,
-        coalesce(order_totals.monetary, 0) + coalesce(order_totals.refunded_revenue, 0)
-            as gross_revenue,
-        coalesce(order_totals.refunded_revenue, 0) as refunded_revenue,
-        coalesce(order_totals.lifetime_orders, 0) as lifetime_orders,
-        coalesce(order_totals.lifetime_revenue, 0) as lifetime_revenue,
+        coalesce(netted.frequency, 0) as frequency,
+        coalesce(netted.monetary, 0) as monetary,
+        coalesce(netted.gross_revenue, 0) as gross_revenue,
+        coalesce(netted.refunded_revenue, 0) as refunded_revenue,
+        coalesce(netted.lifetime_orders, 0) as lifetime_orders,
+        coalesce(netted.lifetime_revenue, 0) as lifetime_revenue,
         scored.r_score,
         scored.f_score,
         scored.m_score,
@@ -77,7 +84,7 @@ final as (
         buyers.last_order_date,
         {{ as_of }} as as_of_date
     from customers
-    left join order_totals on customers.customer_id = order_totals.customer_id
+    left join netted on customers.customer_id = netted.customer_id
     left join buyers on customers.customer_id = buyers.customer_id
     left join scored on customers.customer_id = scored.customer_id
     left join segment_map

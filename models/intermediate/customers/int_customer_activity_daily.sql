@@ -1,6 +1,8 @@
 {#- Everything a customer did, one row per customer and UTC day. Every count sits on
-    the day its event happened (an open on the day of the open, not of the send), so a
-    feature computed as of a date from the rows up to that date cannot see the future.
+    the day its event happened (an open on the day of the open, not of the send; a
+    refund on the day of the refund; stitched anonymous browsing on the day the customer
+    was identified), so a feature computed as of a date from the rows up to that date
+    cannot see the future.
     Built once from the large event tables; every as-of feature reads this instead. -#}
 with orders as (
     select * from {{ ref('stg_shop__orders') }}
@@ -19,18 +21,74 @@ web_events as (
     where customer_id is not null
 ),
 
-order_days as (
+-- a purchase counts on its order day; a refund is its own event on the day it was
+-- refunded (updated_at of the refunded version), so as of any date the net is right
+purchase_days as (
     select
         customer_id,
         cast(ordered_at as date) as activity_date,
-        {{ count_if("order_status = 'completed'") }} as completed_orders,
-        sum(case when order_status = 'completed' then revenue else 0 end) as completed_revenue,
-        {{ count_if("order_status = 'refunded'") }} as refunded_orders,
-        sum(case when order_status = 'refunded' then revenue else 0 end) as refunded_revenue,
-        {{ count_if("order_status = 'cancelled'") }} as cancelled_orders,
-        {{ count_if("order_status = 'completed' and has_coupon") }} as coupon_orders,
-        max(case when order_status = 'completed' then ordered_at end) as last_order_at
+        count(*) as orders,
+        sum(revenue) as order_revenue,
+        0 as refunds,
+        0 as refund_revenue,
+        {{ count_if("has_coupon") }} as coupon_orders,
+        0 as cancelled_orders,
+        max(ordered_at) as last_order_at
     from orders
+    where order_status in ('completed', 'refunded')
+    group by 1, 2
+),
+
+refund_days as (
+    select
+        customer_id,
+        cast(coalesce(updated_at, ordered_at) as date) as activity_date,
+        0 as orders,
+        0 as order_revenue,
+        count(*) as refunds,
+        sum(revenue) as refund_revenue,
+        0 as coupon_orders,
+        0 as cancelled_orders,
+        cast(null as timestamp) as last_order_at
+    from orders
+    where order_status = 'refunded'
+    group by 1, 2
+),
+
+cancel_days as (
+    select
+        customer_id,
+        cast(ordered_at as date) as activity_date,
+        0 as orders,
+        0 as order_revenue,
+        0 as refunds,
+        0 as refund_revenue,
+        0 as coupon_orders,
+        count(*) as cancelled_orders,
+        cast(null as timestamp) as last_order_at
+    from orders
+    where order_status = 'cancelled'
+    group by 1, 2
+),
+
+order_days as (
+    select
+        customer_id,
+        activity_date,
+        sum(orders) as orders,
+        sum(order_revenue) as order_revenue,
+        sum(refunds) as refunds,
+        sum(refund_revenue) as refund_revenue,
+        sum(coupon_orders) as coupon_orders,
+        sum(cancelled_orders) as cancelled_orders,
+        max(last_order_at) as last_order_at
+    from (
+        select * from purchase_days
+        union all
+        select * from refund_days
+        union all
+        select * from cancel_days
+    ) as order_events
     group by 1, 2
 ),
 
@@ -86,7 +144,7 @@ unsubscribe_days as (
 web_days as (
     select
         customer_id,
-        cast(event_at as date) as activity_date,
+        cast(known_at as date) as activity_date,
         count(distinct session_id) as sessions,
         {{ count_if("event_type = 'page_view'") }} as page_views,
         {{ count_if("event_type = 'product_view'") }} as product_views,
@@ -111,10 +169,10 @@ keys as (
 final as (
     select
         keys.customer_id,
-        coalesce(o.completed_orders, 0) as completed_orders,
-        coalesce(o.completed_revenue, 0) as completed_revenue,
-        coalesce(o.refunded_orders, 0) as refunded_orders,
-        coalesce(o.refunded_revenue, 0) as refunded_revenue,
+        coalesce(o.orders, 0) as orders,
+        coalesce(o.order_revenue, 0) as order_revenue,
+        coalesce(o.refunds, 0) as refunds,
+        coalesce(o.refund_revenue, 0) as refund_revenue,
         coalesce(o.cancelled_orders, 0) as cancelled_orders,
         coalesce(o.coupon_orders, 0) as coupon_orders,
         {% for column, name in message_counts %}

@@ -7,17 +7,17 @@ with web_events as (
 
 orders as (
     select * from {{ ref('stg_shop__orders') }}
-    where category is not null and order_status = 'completed'
+    where category is not null and order_status in ('completed', 'refunded')
 ),
 
 signals as (
     select
         customer_id,
-        cast(event_at as date) as activity_date,
+        cast(known_at as date) as activity_date,
         category,
         case when event_type = 'product_view' then 1 else 0 end as product_views,
         case when event_type = 'add_to_cart' then 1 else 0 end as add_to_carts,
-        0 as completed_orders
+        0 as orders
     from web_events
     where event_type in ('product_view', 'add_to_cart')
     union all
@@ -27,7 +27,7 @@ signals as (
         category,
         0 as product_views,
         0 as add_to_carts,
-        1 as completed_orders
+        1 as orders
     from orders
 ),
 
@@ -37,7 +37,7 @@ final as (
         category,
         sum(product_views) as product_views,
         sum(add_to_carts) as add_to_carts,
-        sum(completed_orders) as completed_orders,
+        sum(orders) as orders,
         activity_date
     from signals
     group by customer_id, activity_date, category
