@@ -92,3 +92,21 @@ def test_mapping_errors_are_clear(tmp_path):
                 amount="Total")
     with pytest.raises(ImportError_, match="not in the files: Customer, Total"):
         import_transactions(str(RETAIL_DIR / "2010-12-01.csv"), m, tmp_path / "out")
+
+
+def test_marts_on_orders_only_data_fill_rfm_and_lifecycle_and_flag_engagement(retail):
+    _, build = retail
+    n, rfm_null, stage_null, tiers, has_email = build.query("""
+        select count(*), count(*) - count(rfm_segment), count(*) - count(lifecycle_stage),
+               list(distinct engagement_tier), bool_or(has_email_data)
+        from marts.user_features""")[0]
+    assert n == 4_371  # every customer with a staged order (one had only a zero order)
+    assert rfm_null == 0 and stage_null == 0
+    assert tiers == ["no_data"] and has_email is False
+    assert build.scalar("select count(*) from marts.user_features "
+                        "where open_rate is not null or opens_90d is not null") == 0
+    assert build.scalar("select max(as_of_date) from marts.user_features") == \
+        __import__("datetime").date(2011, 12, 9)
+    champions = build.scalar("select count(*) from marts.user_rfm "
+                             "where rfm_segment = 'champions'")
+    assert champions > 200

@@ -1,0 +1,144 @@
+"""The feature marts on generated data: the planted personas show, and features as of a
+past date do not change when anything after that date changes (no look-ahead)."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pandas as pd
+import pytest
+
+from .conftest import run_dbt
+
+pytestmark = pytest.mark.dbt
+
+
+@pytest.fixture(scope="module")
+def features(generated) -> pd.DataFrame:
+    truth = pd.read_parquet(generated.truth / "customers.parquet")
+    con = duckdb.connect(str(generated.db), read_only=True)
+    try:
+        df = con.execute("select * from marts.user_features").df()
+    finally:
+        con.close()
+    return df.merge(truth, on="customer_id", how="left", validate="one_to_one")
+
+
+def _share(df: pd.DataFrame, persona: str, mask) -> float:
+    sub = df[df.persona == persona]
+    return float(mask(sub).mean())
+
+
+def test_one_row_per_known_customer(generated, features):
+    truth = pd.read_parquet(generated.truth / "customers.parquet")
+    assert len(features) == len(truth) and features.persona.notna().all()
+
+
+def test_heavy_buyers_score_high_and_rare_buyers_low(features):
+    assert _share(features, "loyal_high_value", lambda d: d.f_score >= 4) >= 0.7
+    assert _share(features, "loyal_high_value", lambda d: d.m_score >= 4) >= 0.7
+    assert _share(features, "disengaged", lambda d: d.f_score.fillna(0) >= 4) <= 0.1
+    loyal_segments = {"champions", "loyal", "potential_loyalists", "cannot_lose_them",
+                      "at_risk", "need_attention"}
+    assert _share(features, "loyal_high_value",
+                  lambda d: d.rfm_segment.isin(loyal_segments)) >= 0.7
+
+
+def test_non_openers_are_low_engaged(features):
+    assert _share(features, "disengaged",
+                  lambda d: d.engagement_tier.isin(["low_engaged", "no_data"])) >= 0.9
+    engaged = lambda d: d.engagement_tier.isin(["highly_engaged", "moderately_engaged"])  # noqa: E731
+    assert _share(features, "loyal_high_value", engaged) >= 0.5
+    assert _share(features, "loyal_high_value", engaged) > \
+        3 * _share(features, "occasional", engaged)
+
+
+def test_privacy_proxy_opens_do_not_inflate_open_rates(features):
+    d = features[(features.persona == "disengaged") & features.open_rate.notna()]
+    proxy, human = d[d.is_privacy_proxy], d[~d.is_privacy_proxy]
+    assert len(proxy) >= 5
+    # machine opens every delivered email for proxy users; still no higher open rate
+    assert proxy.open_rate.mean() < 0.1 and abs(proxy.open_rate.mean()
+                                                - human.open_rate.mean()) < 0.05
+
+
+def test_behaviour_flags_find_their_persona(features):
+    assert _share(features, "bargain_hunter", lambda d: d.is_bargain_hunter) >= 0.5
+    for other in ("loyal_high_value", "disengaged", "window_shopper"):
+        assert _share(features, other, lambda d: d.is_bargain_hunter) <= 0.1
+    flagged = features[features.is_window_shopper]
+    assert len(flagged) > 0 and (flagged.persona == "window_shopper").mean() >= 0.8
+    high = features[features.is_high_value]
+    assert (high.persona == "loyal_high_value").mean() >= 0.8
+
+
+def test_preferences_recover_planted_category_and_send_hour(features):
+    with_signals = features[features.favourite_category.notna()]
+    assert (with_signals.favourite_category == with_signals.preferred_category).mean() >= 0.6
+    own = features[features.send_time_source == "own"]
+    assert len(own) > 100
+    # opens are planted around the preferred hour with 40 minutes of noise
+    gap = (own.best_send_hour - own.preferred_send_hour).abs()
+    assert (gap.where(gap <= 12, 24 - gap) <= 1).mean() >= 0.8
+
+
+def test_customers_gone_for_months_are_not_active(features):
+    as_of = pd.Timestamp(features.as_of_date.iloc[0])
+    gone = features[features.churns & (features.churn_at < as_of - pd.Timedelta(days=91))]
+    assert len(gone) > 20
+    # a buyer who stopped months ago is never active, loyal or new
+    buyers = gone[gone.has_orders]
+    assert len(buyers) > 0 and not buyers.lifecycle_stage.isin(["active", "loyal", "new"]).any()
+    # a non-buyer may still count as an active prospect if they open now and then
+    # (rule 8), but most who left are out of the active stages
+    assert gone.lifecycle_stage.isin(["at_risk", "churned", "lapsed", "unsubscribed"]
+                                     ).mean() >= 0.7
+
+
+def test_features_as_of_a_past_date_ignore_everything_after_it(generated, tmp_path):
+    """Build as of a cutoff, then rewrite and delete every event, order and email after
+    the cutoff in the raw tables, rebuild as of the same cutoff: nothing changes."""
+    db = tmp_path / "w.duckdb"
+    shutil.copy(generated.db, db)
+    con = duckdb.connect(str(db), read_only=True)
+    last = con.execute("select max(activity_date) from intermediate.int_customer_activity_daily"
+                       ).fetchone()[0]
+    con.close()
+    cutoff = (pd.Timestamp(last) - pd.Timedelta(days=45)).date().isoformat()
+    args = ["build", "--select", "+user_features", "--exclude", "test_type:unit",
+            "--vars", f"{{as_of: '{cutoff}'}}"]
+
+    def snapshot() -> pd.DataFrame:
+        run_dbt(db, tmp_path, *args)
+        c = duckdb.connect(str(db), read_only=True)
+        try:
+            return c.execute("select * from marts.user_features order by customer_id").df()
+        finally:
+            c.close()
+
+    before = snapshot()
+    end = f"timestamp '{cutoff}' + interval 1 day"
+    after_cutoff = "timezone('UTC', try_cast({} as timestamptz)) >= " + end
+    con = duckdb.connect(str(db))
+    con.execute("set TimeZone = 'UTC'")
+    changed = 0
+    for sql in (
+        f"update raw.events set event_type = 'add_to_cart', category = 'toys' "
+        f"where {after_cutoff.format('event_at')}",
+        f"update raw.orders set revenue = '9999.00', status = 'refunded', "
+        f"updated_at = ordered_at where {after_cutoff.format('ordered_at')}",
+        f"update raw.orders set status = 'completed' where {after_cutoff.format('updated_at')} "
+        f"and not {after_cutoff.format('ordered_at')}",
+        f"update raw.email_events set event_type = 'click', user_agent = 'human' "
+        f"where {after_cutoff.format('event_at')}",
+        f"delete from raw.events where {after_cutoff.format('event_at')} and random() < 0.3",
+        f"delete from raw.email_events where {after_cutoff.format('event_at')} "
+        "and random() < 0.3",
+    ):
+        changed += con.execute(sql).fetchone()[0]
+    con.close()
+    assert changed > 1000
+    after = snapshot()
+    assert (before.as_of_date == pd.Timestamp(cutoff)).all()
+    pd.testing.assert_frame_equal(before, after)
