@@ -30,6 +30,8 @@ totals as (
         {{ count_if("sessions > 0 and activity_date > "
                     ~ dbt.dateadd('day', -var('window_shopper_window_days'), as_of)) }}
             as visit_days_in_window,
+        {{ count_if("sessions > 0 and activity_date > " ~ dbt.dateadd('day', -365, as_of)) }}
+            as visit_days_365d,
         sum(orders) as lifetime_orders,
         sum(case when activity_date > {{ dbt.dateadd('day', -var('rfm_window_days'), as_of) }}
             then orders else 0 end) as window_orders,
@@ -107,6 +109,7 @@ final as (
             between 0 and {{ var('new_subscriber_days') }}
             and customers.has_email_consent, false) as is_new_subscriber,
         coalesce(totals.visit_days_in_window, 0) as visit_days_in_window,
+        coalesce(totals.visit_days_365d, 0) as visit_days_365d,
         cast(totals.window_coupon_orders as double) / nullif(totals.window_orders, 0)
             as coupon_order_share,
         totals.last_add_to_cart_at,

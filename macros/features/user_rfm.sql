@@ -11,8 +11,13 @@
                    without a completed order are (0, 0): 'prospects' -#}
 {% macro user_rfm_as_of(as_of) -%}
 with customers as (
-    select customer_id from {{ ref('int_customers_unified') }}
+    select customer_id, first_seen_date from {{ ref('int_customers_unified') }}
     where first_seen_date <= {{ as_of }}
+),
+
+data_start as (
+    select min(activity_date) as first_activity_date
+    from {{ ref('int_customer_activity_daily') }}
 ),
 
 activity as (
@@ -33,6 +38,10 @@ order_totals as (
             then order_revenue else 0 end) as gross_revenue,
         sum(case when activity_date > {{ dbt.dateadd('day', -var('rfm_window_days'), as_of) }}
             then refund_revenue else 0 end) as refunded_revenue,
+        sum(case when activity_date > {{ dbt.dateadd('day', -30, as_of) }}
+            then orders else 0 end) as orders_30d,
+        sum(case when activity_date > {{ dbt.dateadd('day', -90, as_of) }}
+            then orders else 0 end) as orders_90d,
         sum(orders) as lifetime_orders,
         sum(order_revenue) - sum(refund_revenue) as lifetime_revenue,
         min(case when orders > 0 then activity_date end) as first_order_date,
@@ -74,8 +83,12 @@ final as (
         coalesce(netted.monetary, 0) as monetary,
         coalesce(netted.gross_revenue, 0) as gross_revenue,
         coalesce(netted.refunded_revenue, 0) as refunded_revenue,
+        coalesce(netted.orders_30d, 0) as orders_30d,
+        coalesce(netted.orders_90d, 0) as orders_90d,
         coalesce(netted.lifetime_orders, 0) as lifetime_orders,
         coalesce(netted.lifetime_revenue, 0) as lifetime_revenue,
+        {{ days_between('greatest(customers.first_seen_date, data_start.first_activity_date)',
+                        as_of) }} + 1 as observed_days,
         scored.r_score,
         scored.f_score,
         scored.m_score,
@@ -84,6 +97,7 @@ final as (
         buyers.last_order_date,
         {{ as_of }} as as_of_date
     from customers
+    cross join data_start
     left join netted on customers.customer_id = netted.customer_id
     left join buyers on customers.customer_id = buyers.customer_id
     left join scored on customers.customer_id = scored.customer_id

@@ -54,7 +54,7 @@ class Persona:
     cart_rate: float  # browse sessions with an add_to_cart
     category: str
     send_hour: int  # UTC hour the customer reads email
-    churn_prob: float
+    churn_prob: float  # chance to churn within a year (constant hazard)
     unsubscribe_prob: float
 
 
@@ -137,13 +137,15 @@ class _Chunk:
         persona = rng.choice(len(PERSONAS), size=n, p=shares / shares.sum())
         span = (cfg.days + 730) * NS_DAY
         signup = self.end_ns - 1 - (rng.random(n) * span).astype(np.int64)
+        # churn: a constant hazard (memoryless) from the window start, churn_prob being
+        # the chance to churn within a year; a constant hazard keeps the relation of
+        # features to churn the same over time, as a stable business has it
         churn_prob = np.array([p.churn_prob for p in PERSONAS])[persona]
-        churns = rng.random(n) < churn_prob
-        # churn moment: any time from the window start to a year after the data ends
+        hazard_per_ns = -np.log1p(-churn_prob) / (365 * NS_DAY)
         lo = np.maximum(signup, self.start_ns)
-        hi = self.end_ns + 365 * NS_DAY
-        churn_at = np.where(churns, lo + (rng.random(n) * (hi - lo)).astype(np.int64),
-                            np.iinfo(np.int64).max)
+        wait = np.minimum(rng.exponential(1.0, n) / hazard_per_ns, 50 * 365 * NS_DAY)
+        churn_at = lo + wait.astype(np.int64)
+        churns = churn_at < self.end_ns
         consent = rng.random(n) < cfg.consent_share
         unsub_p = np.array([p.unsubscribe_prob for p in PERSONAS])[persona]
         unsub = consent & (rng.random(n) < unsub_p)

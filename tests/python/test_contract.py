@@ -36,3 +36,21 @@ def test_readme_documents_every_contract_column_and_reason():
             assert f"`{col}`" in readme, f"README lacks {src.name}.{col}"
     for code in REASON_CODES:
         assert f"`{code}`" in readme, f"README lacks reason code {code}"
+
+
+def test_every_column_of_the_marts_is_documented():
+    """Each model's YAML documents exactly the columns its SQL produces (read from the
+    compiled-free source of truth: the column lists of the feature macros)."""
+    import re
+    doc = yaml.safe_load((PROJECT / "models" / "marts" / "customers" /
+                          "_customers__models.yml").read_text())
+    documented = {m["name"]: [c["name"] for c in m["columns"]] for m in doc["models"]}
+    macro = (PROJECT / "macros" / "features" / "user_features.sql").read_text()
+    select = macro.split("final as (")[1].split("from rfm")[0]
+    columns = [c for _, c in re.findall(r"^\s+(\w+)\.(\w+),?$", select, re.M)]
+    assert documented["user_features"] == columns
+    for model in ("user_rfm", "user_engagement", "user_lifecycle", "user_behaviour",
+                  "user_preferences"):
+        for prefix, col in re.findall(r"^\s+(\w+)\.(\w+),?$", select, re.M):
+            if model.endswith(prefix) or (prefix == "rfm" and model == "user_rfm"):
+                assert col in documented[model], f"{model}.{col} undocumented"

@@ -1,0 +1,28 @@
+"""Expected orders, revenue and next order date for every customer, in Arrow batches."""
+
+import pandas as pd
+
+from customer_segments.ml import dbt_io, runs, value
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    settings = dbt.config.get("meta") or {}  # literal call: dbt passes only what it sees
+    cfg = settings.get
+    horizon = int(cfg("churn_horizon_days"))
+    fit = runs.active_model(dbt.ref("ml_value_fit").df())
+    rule_based = fit["status"] == "rule_based"
+    fitted = None if rule_based else runs.loads(fit["model_blob"])
+
+    def score(frame: pd.DataFrame) -> pd.DataFrame:
+        out = value.rule_based_value(frame, horizon) if rule_based else \
+            value.predict_value(fitted, frame, horizon)
+        out.insert(0, "customer_id", frame.customer_id.to_numpy())
+        return out
+
+    scores = dbt_io.score_in_batches(dbt.ref("user_features"),
+                                     int(cfg("ml_score_batch_rows")), score)
+    scores["horizon_days"] = horizon
+    scores["is_rule_based"] = rule_based
+    scores["model_run_id"] = fit["run_id"]
+    return scores

@@ -1,0 +1,109 @@
+"""Churn probability: gradient boosting on point-in-time features, calibrated.
+
+Label: no order in the `horizon` days after the cutoff the features were computed at
+(int_ml_training_examples). Evaluation is a temporal holdout: fit on the earlier
+cutoff, score the later one. Probabilities are calibrated (isotonic, cross-fitted),
+so "0.3" means about 30% of such customers churn: what a campaign budget needs.
+Everyone gets a score from the same model, one-time buyers and brand-new customers
+included: they are in the training data at the cutoff too, so the model learns what
+becomes of them (unlike BG/NBD's P(alive), which is 1.0 for every one-time buyer).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from .features import model_matrix
+
+# rule-based fallback when there is too little data to fit: churn probability by stage
+STAGE_CHURN_PRIOR = {"new": 0.6, "active": 0.4, "loyal": 0.1, "at_risk": 0.7,
+                     "lapsed": 0.85, "churned": 0.95, "unsubscribed": 0.9}
+
+
+def sample_rows(df: pd.DataFrame, max_rows: int, random_state: int) -> pd.DataFrame:
+    return df if len(df) <= max_rows else df.sample(max_rows, random_state=random_state)
+
+
+def fit_churn(examples: pd.DataFrame, *, random_state: int = 42,
+              max_rows: int = 200_000) -> CalibratedClassifierCV:
+    train = sample_rows(examples, max_rows, random_state)
+    x = model_matrix(train)
+    y = train["is_churned"].astype(int).to_numpy()
+    booster = HistGradientBoostingClassifier(
+        max_iter=300, learning_rate=0.05, max_leaf_nodes=31, min_samples_leaf=40,
+        l2_regularization=1.0, early_stopping=True, validation_fraction=0.15,
+        random_state=random_state)
+    # shuffled folds: rows arrive in warehouse order, and unshuffled folds would each
+    # see a different slice of the base (a calibration error of 0.17 instead of 0.02)
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=random_state)
+    model = CalibratedClassifierCV(booster, method="isotonic", cv=folds)
+    model.fit(x, y)
+    model.feature_names_ = list(x.columns)
+    return model
+
+
+def predict_churn(model, features: pd.DataFrame) -> np.ndarray:
+    x = model_matrix(features)[model.feature_names_]
+    return model.predict_proba(x)[:, 1]
+
+
+def calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error over equal-count bins of the predictions."""
+    order = np.argsort(p)
+    err = 0.0
+    for chunk in np.array_split(order, bins):
+        if len(chunk):
+            err += len(chunk) * abs(p[chunk].mean() - y[chunk].mean())
+    return float(err / len(p))
+
+
+def lift_at(y: np.ndarray, p: np.ndarray, share: float = 0.2) -> float:
+    n = max(1, int(round(len(p) * share)))
+    top = np.argsort(-p)[:n]
+    base = y.mean()
+    return float(y[top].mean() / base) if base > 0 else float("nan")
+
+
+def churn_metrics(y: np.ndarray, p: np.ndarray) -> dict:
+    y = np.asarray(y).astype(int)
+    both = len(set(y)) > 1
+    return {
+        "rows": int(len(y)),
+        "churn_rate": float(y.mean()),
+        "roc_auc": float(roc_auc_score(y, p)) if both else None,
+        "pr_auc": float(average_precision_score(y, p)) if both else None,
+        "brier": float(brier_score_loss(y, p)),
+        "calibration_error": calibration_error(y, p),
+        "lift_top_20": lift_at(y, p, 0.2),
+    }
+
+
+def risk_tiers(p: np.ndarray, high_share: float = 0.2, medium_share: float = 0.3
+               ) -> np.ndarray:
+    """high for the top `high_share` by probability, medium for the next, else low.
+    Ties are broken by position, so the shares hold exactly."""
+    n = len(p)
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.argsort(-np.asarray(p), kind="stable")] = np.arange(n)
+    return np.where(rank < round(n * high_share), "high",
+                    np.where(rank < round(n * (high_share + medium_share)), "medium", "low"))
+
+
+def feature_importances(model, examples: pd.DataFrame, y_col: str = "is_churned",
+                        random_state: int = 42, max_rows: int = 5_000) -> dict:
+    """Permutation importance (drop in ROC-AUC) of each feature on a sample."""
+    from sklearn.inspection import permutation_importance
+    sample = sample_rows(examples, max_rows, random_state)
+    x = model_matrix(sample)[model.feature_names_]
+    y = sample[y_col].astype(int)
+    if y.nunique() < 2:
+        return {}
+    r = permutation_importance(model, x, y, scoring="roc_auc", n_repeats=3,
+                               random_state=random_state)
+    imp = pd.Series(r.importances_mean, index=x.columns).sort_values(ascending=False)
+    return {k: round(float(v), 5) for k, v in imp.head(15).items()}

@@ -1,0 +1,114 @@
+"""Run records, quality gates and model (de)serialisation for the dbt Python models.
+
+Every fit produces one record: what was fitted on which data, its metrics, and whether
+it passed the gates. The fit models (ml_*_fit) return these records with the model
+itself serialised, ml_model_runs keeps every record, and the scoring models use the
+newest accepted one: a fit that fails its gates is recorded with the reason, and the
+previous accepted model keeps scoring (or the build fails, as configured).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import pickle
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from .. import __version__
+
+RUN_COLUMNS = ["run_id", "model_name", "status", "reason", "as_of_date", "fitted_at",
+               "training_rows", "params", "metrics", "code_version", "model_blob"]
+
+
+def code_version() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=5, cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{__version__}+{sha}" if sha else __version__
+
+
+def dumps(obj) -> str:
+    return base64.b64encode(pickle.dumps(obj, protocol=5)).decode("ascii")
+
+
+def loads(blob: str):
+    return pickle.loads(base64.b64decode(blob))  # noqa: S301 - our own model blobs
+
+
+def run_record(model_name: str, *, status: str, reason: str, as_of_date, training_rows: int,
+               params: dict, metrics: dict, model_blob: str | None) -> dict:
+    """One fit. The run id is a hash of what determines the fit, so rebuilding the same
+    data with the same code and parameters gives the same id (no duplicate runs)."""
+    version = code_version()
+    key = json.dumps([model_name, str(as_of_date), training_rows, params, version,
+                      json.dumps(metrics, sort_keys=True, default=str)],
+                     sort_keys=True, default=str)
+    return {
+        "run_id": hashlib.sha1(key.encode()).hexdigest()[:16],
+        "model_name": model_name,
+        "status": status,
+        "reason": reason,
+        "as_of_date": pd.Timestamp(as_of_date).date() if as_of_date is not None else None,
+        "fitted_at": datetime.now(UTC).replace(tzinfo=None, microsecond=0),
+        "training_rows": int(training_rows),
+        "params": json.dumps(params, sort_keys=True, default=str),
+        "metrics": json.dumps(metrics, sort_keys=True, default=_json_default),
+        "code_version": version,
+        "model_blob": model_blob,
+    }
+
+
+def _json_default(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def check_gates(metrics: dict, gates: dict) -> list[str]:
+    """Reasons a fit fails its gates (empty: it passes). `gates` maps a metric to
+    (">=" or "<=", threshold); a metric that is missing fails."""
+    reasons = []
+    for name, (op, threshold) in gates.items():
+        value = metrics.get(name)
+        if value is None or value != value:  # None or NaN
+            reasons.append(f"{name} is not available")
+        elif op == ">=" and value < threshold:
+            reasons.append(f"{name} {value:.4f} < minimum {threshold}")
+        elif op == "<=" and value > threshold:
+            reasons.append(f"{name} {value:.4f} > maximum {threshold}")
+    return reasons
+
+
+def choose_active(new: dict, previous: pd.DataFrame | None, on_failure: str) -> pd.DataFrame:
+    """The fit table's rows: the new record, plus the previous accepted one when the new
+    fit was rejected and a previous one exists. `on_failure` = fail raises instead."""
+    rows = [new]
+    if new["status"] == "rejected":
+        if on_failure == "fail":
+            raise RuntimeError(f"{new['model_name']} fit rejected: {new['reason']} "
+                               "(ml_gate_on_failure: fail)")
+        if previous is not None and len(previous):
+            accepted = previous[previous.status.isin(["accepted", "rule_based"])]
+            if len(accepted):
+                kept = accepted.iloc[0].to_dict()
+                kept["status"] = "accepted"
+                rows.append(kept)
+    out = pd.DataFrame(rows)[RUN_COLUMNS]
+    return out
+
+
+def active_model(fit_rows: pd.DataFrame) -> dict:
+    """The record the scoring models use: accepted (or rule_based), newest first."""
+    usable = fit_rows[fit_rows.status.isin(["accepted", "rule_based"])]
+    if usable.empty:
+        rejected = fit_rows.iloc[0]
+        raise RuntimeError(f"no accepted {rejected.model_name} model: {rejected.reason}")
+    return usable.sort_values("fitted_at", ascending=False).iloc[0].to_dict()
