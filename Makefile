@@ -34,7 +34,7 @@ dbt-build: install
 build: demo-data land dbt-build
 
 lint: install
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests python_models
 
 test: install lint
 	$(BIN)/pytest

@@ -24,7 +24,8 @@ def model(dbt, session):
             prev_model = clustering.ClusterModel.from_json(usable.iloc[0].model_blob)
     params = {k: cfg(k) for k in ("cluster_k_min", "cluster_k_max", "cluster_algorithm",
                                   "cluster_min_share", "cluster_silhouette_sample",
-                                  "cluster_preference_weight", "ml_max_fit_rows")}
+                                  "cluster_hour_weight", "cluster_category_weight",
+                                  "ml_max_fit_rows")}
     as_of = sample.as_of_date.max() if len(sample) else None
     min_customers = int(cfg("ml_gate_min_customers"))
     if len(sample) < min_customers:
@@ -38,7 +39,8 @@ def model(dbt, session):
         sample, k_min=int(cfg("cluster_k_min")), k_max=int(cfg("cluster_k_max")),
         algorithm=str(cfg("cluster_algorithm")), min_share=float(cfg("cluster_min_share")),
         silhouette_sample=int(cfg("cluster_silhouette_sample")), random_state=seed,
-        preference_weight=float(cfg("cluster_preference_weight")), previous=prev_model)
+        hour_weight=float(cfg("cluster_hour_weight")),
+        category_weight=float(cfg("cluster_category_weight")), previous=prev_model)
     record = runs.run_record(
         "clusters", status="accepted", reason="", as_of_date=as_of,
         training_rows=len(sample), params=params,

