@@ -28,16 +28,10 @@ def model(dbt, session):
     train = examples[examples.example_role == "holdout_train"]
     test = examples[examples.example_role == "holdout_test"]
     as_of = test.as_of_date.max() + pd.Timedelta(days=horizon) if len(test) else None
-    data_problems = []
-    if len(test) < int(cfg("ml_gate_min_customers")):
-        data_problems.append(f"{len(test)} customers < ml_gate_min_customers "
-                             f"{cfg('ml_gate_min_customers')}")
-    if span < max(int(cfg("ml_gate_min_history_days")), 2 * horizon):
-        data_problems.append(f"{span} days of history < "
-                             f"{max(int(cfg('ml_gate_min_history_days')), 2 * horizon)}")
-    for name, part in (("holdout_train", train), ("holdout_test", test)):
-        if len(part) and part.is_churned.nunique() < 2:
-            data_problems.append(f"{name} examples have a single outcome")
+    data_problems = runs.data_problems(
+        train, test, history_days=int(span), horizon_days=horizon,
+        min_customers=int(cfg("ml_gate_min_customers")),
+        min_history_days=int(cfg("ml_gate_min_history_days")))
     if data_problems:
         record = runs.run_record(
             "churn", status="rule_based", reason="; ".join(data_problems) +

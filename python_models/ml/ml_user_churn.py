@@ -22,6 +22,8 @@ def model(dbt, session):
 
     scores = dbt_io.score_in_batches(dbt.ref("user_features"),
                                      int(cfg("ml_score_batch_rows")), score)
+    # ties in probability are broken by customer id, not by the order batches came in
+    scores = scores.sort_values("customer_id", ignore_index=True)
     scores["churn_risk_tier"] = churn.risk_tiers(
         scores.churn_probability.to_numpy(), float(cfg("churn_high_risk_share")),
         float(cfg("churn_medium_risk_share")))

@@ -13,18 +13,26 @@ def model(dbt, session):
     horizon = int(cfg("churn_horizon_days"))
     examples = dbt_io.sample_frame(session, dbt.ref("int_ml_training_examples"),
                                    2 * int(cfg("ml_max_fit_rows")), seed)
+    span = session.sql(
+        f"select datediff('day', min(activity_date), max(activity_date)) + 1 "
+        f"from ({dbt.ref('int_customer_activity_daily').sql_query()})").fetchall()[0][0] or 0
     previous = dbt_io.previous_rows(session, dbt.this)
     params = {"horizon_days": horizon, "random_state": seed,
               "estimator": "HistGradientBoostingRegressor(loss=poisson) x2"}
     train = examples[examples.example_role == "holdout_train"]
     test = examples[examples.example_role == "holdout_test"]
     as_of = test.as_of_date.max() + pd.Timedelta(days=horizon) if len(test) else None
-    if len(test) < int(cfg("ml_gate_min_customers")) or len(train) == 0 \
-            or float(train.next_orders.sum()) == 0:
+    problems = runs.data_problems(
+        train, test, history_days=int(span), horizon_days=horizon,
+        min_customers=int(cfg("ml_gate_min_customers")),
+        min_history_days=int(cfg("ml_gate_min_history_days")))
+    if len(train) and float(train.next_orders.sum()) == 0:
+        problems.append("no orders after the earlier cutoff to learn from")
+    if problems:
         record = runs.run_record(
             "value", status="rule_based",
-            reason=f"{len(test)} customers or no orders to learn from: expected value "
-                   "falls back to last year's pace", as_of_date=as_of,
+            reason="; ".join(problems) + ": expected value falls back to last year's pace",
+            as_of_date=as_of,
             training_rows=len(examples), params=params, metrics={}, model_blob=None)
         return pd.DataFrame([record])[runs.RUN_COLUMNS]
     evaluation = value.fit_value(train, random_state=seed)

@@ -110,3 +110,15 @@ def test_marts_on_orders_only_data_fill_rfm_and_lifecycle_and_flag_engagement(re
     champions = build.scalar("select count(*) from marts.user_rfm "
                              "where rfm_segment = 'champions'")
     assert champions > 200
+
+
+def test_churn_and_value_train_on_a_time_split_and_are_recorded(retail):
+    _, build = retail
+    runs = {m: (s, auc, err, rows) for m, s, auc, err, rows in build.query("""
+        select model_name, status, roc_auc, value_revenue_error, training_rows
+        from marts.ml_model_runs""")}
+    print(runs)
+    assert runs["churn"][0] in ("accepted", "rejected") and runs["churn"][1] > 0.6
+    assert runs["value"][0] in ("accepted", "rejected") and runs["value"][2] is not None
+    assert runs["churn"][3] > 3_000
+    assert build.scalar("select count(*) from ml.ml_user_churn") == 4_371

@@ -18,7 +18,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from .features import model_matrix
+from .features import fit_columns, model_matrix
 
 # rule-based fallback when there is too little data to fit: churn probability by stage
 STAGE_CHURN_PRIOR = {"new": 0.6, "active": 0.4, "loyal": 0.1, "at_risk": 0.7,
@@ -33,6 +33,7 @@ def fit_churn(examples: pd.DataFrame, *, random_state: int = 42,
               max_rows: int = 200_000) -> CalibratedClassifierCV:
     train = sample_rows(examples, max_rows, random_state)
     x = model_matrix(train)
+    x = x[fit_columns(x)]
     y = train["is_churned"].astype(int).to_numpy()
     booster = HistGradientBoostingClassifier(
         max_iter=300, learning_rate=0.05, max_leaf_nodes=31, min_samples_leaf=40,
@@ -86,7 +87,7 @@ def churn_metrics(y: np.ndarray, p: np.ndarray) -> dict:
 def risk_tiers(p: np.ndarray, high_share: float = 0.2, medium_share: float = 0.3
                ) -> np.ndarray:
     """high for the top `high_share` by probability, medium for the next, else low.
-    Ties are broken by position, so the shares hold exactly."""
+    Ties are broken by position (callers sort by id first), so the shares hold exactly."""
     n = len(p)
     rank = np.empty(n, dtype=np.int64)
     rank[np.argsort(-np.asarray(p), kind="stable")] = np.arange(n)

@@ -150,13 +150,13 @@ def _merge_small(x: np.ndarray, centers: np.ndarray, min_share: float) -> np.nda
 
 # (name, score of a centroid's z-profile for it): the strongest evidence names first
 TRAITS = (
-    ("high-value loyal", lambda z: min(z.orders_per_year, z.avg_order_value + 0.5)),
+    ("high-value loyal", lambda z: min(z.orders_per_year, z.avg_order_value) + 0.5),
     ("bargain hunters", lambda z: z.coupon_order_share),
     ("window shoppers", lambda z: min(z.visit_days_per_month, -z.orders_per_year + 0.3)),
     ("dormant", lambda z: min(-z.open_rate, -z.orders_per_year, -z.visit_days_per_month)),
-    ("engaged readers", lambda z: min(z.open_rate, z.click_rate)),
-    ("frequent buyers", lambda z: z.orders_per_year),
-    ("big-basket buyers", lambda z: z.avg_order_value),
+    ("engaged readers", lambda z: min(z.open_rate, z.click_rate) - max(0, z.orders_per_year)),
+    ("frequent buyers", lambda z: z.orders_per_year - max(0, z.avg_order_value)),
+    ("big-basket buyers", lambda z: z.avg_order_value - max(0, z.orders_per_year)),
     ("occasional buyers", lambda z: 0.25 - abs(z.orders_per_year)),
 )
 

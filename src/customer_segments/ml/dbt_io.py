@@ -12,14 +12,19 @@ from collections.abc import Callable, Iterator
 import pandas as pd
 
 
-def sample_frame(session, relation, max_rows: int, seed: int) -> pd.DataFrame:
-    """At most max_rows rows of the relation, the same rows for the same data and seed."""
-    n = session.sql(f"select count(*) from ({relation.sql_query()})").fetchall()[0][0]
+def sample_frame(session, relation, max_rows: int, seed: int,
+                 key: str = "customer_id") -> pd.DataFrame:
+    """At most max_rows rows of the relation, sorted by key: the same rows in the same
+    order for the same data and seed, whatever the thread count (row order matters to
+    early stopping and calibration folds). The sample is the rows with the smallest
+    hash of (key, seed): a deterministic, uniform choice."""
+    q = relation.sql_query()
+    n = session.sql(f"select count(*) from ({q})").fetchall()[0][0]
     if n <= max_rows:
-        return relation.df()
+        return session.sql(f"select * from ({q}) order by all").df()
     return session.sql(
-        f"select * from ({relation.sql_query()}) "
-        f"using sample reservoir({int(max_rows)} rows) repeatable ({int(seed)})").df()
+        f"select * from (select * from ({q}) order by hash({key}, {int(seed)}), {key} "
+        f"limit {int(max_rows)}) order by all").df()
 
 
 def iter_frames(relation, batch_rows: int) -> Iterator[pd.DataFrame]:

@@ -21,7 +21,9 @@ MODEL_FEATURES: tuple[str, ...] = (
     "visit_days_in_window", "coupon_order_share", "email_interactions",
     "is_cart_abandoner", "is_recent_browser", "is_window_shopper", "is_high_value",
     "is_bargain_hunter", "is_new_subscriber", "has_orders", "has_email_data",
-    "days_since_first_order", "avg_order_value",
+    "days_since_first_order", "avg_order_value", "orders_30d", "orders_90d",
+    "observed_days", "visit_days_365d", "deliveries_365d", "deliveries_90d",
+    "orders_90d_share", "opens_90d_share", "visit_days_90d_share",
 )
 STAGES = ("new", "active", "loyal", "at_risk", "lapsed", "churned", "unsubscribed")
 
@@ -39,6 +41,14 @@ def model_matrix(features: pd.DataFrame) -> pd.DataFrame:
     freq = pd.to_numeric(df["lifetime_orders"], errors="coerce")
     df["avg_order_value"] = pd.to_numeric(df["lifetime_revenue"], errors="coerce") / \
         freq.where(freq > 0)
+    # the slowdown before churn: how much of the year's activity fell in the last 90 days
+    def share(part: str, whole: str) -> pd.Series:
+        w = pd.to_numeric(df[whole], errors="coerce")
+        return pd.to_numeric(df[part], errors="coerce") / w.where(w > 0)
+
+    df["orders_90d_share"] = share("orders_90d", "frequency")
+    df["opens_90d_share"] = share("opens_90d", "opens_365d")
+    df["visit_days_90d_share"] = share("visit_days_in_window", "visit_days_365d")
     out = pd.DataFrame(index=df.index)
     for col in MODEL_FEATURES:
         out[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
@@ -78,3 +88,9 @@ def send_hour_cyclic(hours: pd.Series) -> pd.DataFrame:
     angle = 2 * np.pi * h / 24
     return pd.DataFrame({"send_hour_sin": np.sin(angle).fillna(0),
                          "send_hour_cos": np.cos(angle).fillna(0)}, index=hours.index)
+
+
+def fit_columns(matrix: pd.DataFrame) -> list[str]:
+    """Columns a model can learn from: not entirely missing (gradient boosting cannot
+    bin a column without a single value, e.g. opens when no email data is landed)."""
+    return [c for c in matrix.columns if matrix[c].notna().any()]

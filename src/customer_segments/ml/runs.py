@@ -44,11 +44,12 @@ def loads(blob: str):
 
 def run_record(model_name: str, *, status: str, reason: str, as_of_date, training_rows: int,
                params: dict, metrics: dict, model_blob: str | None) -> dict:
-    """One fit. The run id is a hash of what determines the fit, so rebuilding the same
-    data with the same code and parameters gives the same id (no duplicate runs)."""
+    """One fit. The run id is a hash of what determines the fit and its verdict, so
+    rebuilding the same data with the same code and settings gives the same id (no
+    duplicate runs), while the same fit judged by other gates is another run."""
     version = code_version()
     key = json.dumps([model_name, str(as_of_date), training_rows, params, version,
-                      json.dumps(metrics, sort_keys=True, default=str)],
+                      json.dumps(metrics, sort_keys=True, default=str), status, reason],
                      sort_keys=True, default=str)
     return {
         "run_id": hashlib.sha1(key.encode()).hexdigest()[:16],
@@ -87,6 +88,25 @@ def check_gates(metrics: dict, gates: dict) -> list[str]:
     return reasons
 
 
+def data_problems(train: pd.DataFrame, test: pd.DataFrame, *, history_days: int,
+                  horizon_days: int, min_customers: int, min_history_days: int) -> list[str]:
+    """Why the examples are too few or too short to fit on (empty: enough). The
+    history needed is at least two horizons: one before each cutoff's outcomes."""
+    problems = []
+    if len(test) < min_customers:
+        problems.append(f"{len(test)} customers < ml_gate_min_customers {min_customers}")
+    needed = max(min_history_days, 2 * horizon_days)
+    if history_days < needed:
+        problems.append(f"{history_days} days of history < {needed} "
+                        "(ml_gate_min_history_days, and two horizons)")
+    for name, part in (("holdout_train", train), ("holdout_test", test)):
+        if len(part) == 0:
+            problems.append(f"no {name} examples")
+        elif part.is_churned.nunique() < 2:
+            problems.append(f"{name} examples have a single outcome")
+    return problems
+
+
 def choose_active(new: dict, previous: pd.DataFrame | None, on_failure: str) -> pd.DataFrame:
     """The fit table's rows: the new record, plus the previous accepted one when the new
     fit was rejected and a previous one exists. `on_failure` = fail raises instead."""
@@ -106,9 +126,11 @@ def choose_active(new: dict, previous: pd.DataFrame | None, on_failure: str) -> 
 
 
 def active_model(fit_rows: pd.DataFrame) -> dict:
-    """The record the scoring models use: accepted (or rule_based), newest first."""
+    """The record the scoring models use: accepted (or rule_based), newest first. When
+    the only fit was rejected and there is no earlier model, scoring falls back to the
+    rules, under the rejected fit's run id (so ml_model_runs says why)."""
     usable = fit_rows[fit_rows.status.isin(["accepted", "rule_based"])]
     if usable.empty:
-        rejected = fit_rows.iloc[0]
-        raise RuntimeError(f"no accepted {rejected.model_name} model: {rejected.reason}")
+        rejected = fit_rows.sort_values("fitted_at", ascending=False).iloc[0].to_dict()
+        return {**rejected, "status": "rule_based", "model_blob": None}
     return usable.sort_values("fitted_at", ascending=False).iloc[0].to_dict()

@@ -14,7 +14,7 @@ from scipy.stats import spearmanr
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from .churn import sample_rows
-from .features import model_matrix
+from .features import fit_columns, model_matrix
 
 MIN_EXPECTED_ORDERS = 0.05  # below this no next order date is given
 
@@ -23,6 +23,7 @@ def fit_value(examples: pd.DataFrame, *, random_state: int = 42, max_rows: int =
               ) -> dict:
     train = sample_rows(examples, max_rows, random_state)
     x = model_matrix(train)
+    x = x[fit_columns(x)]
     models = {}
     for target in ("next_orders", "next_revenue"):
         m = HistGradientBoostingRegressor(

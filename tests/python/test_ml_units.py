@@ -1,0 +1,155 @@
+"""Unit tests of the modelling code on small frames (no warehouse)."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from customer_segments.ml import churn, clustering, dbt_io, runs
+
+
+def test_risk_tiers_take_exact_shares_even_with_ties():
+    p = np.array([0.9] * 5 + [0.5] * 10 + [0.1] * 5)
+    tiers = churn.risk_tiers(p, 0.2, 0.3)
+    assert (tiers == "high").sum() == 4 and (tiers == "medium").sum() == 6
+    assert set(tiers[:4]) == {"high"} and set(tiers[-5:]) == {"low"}
+
+
+def test_calibration_error_is_zero_when_predictions_match_rates():
+    rng = np.random.default_rng(0)
+    p = np.repeat([0.1, 0.5, 0.9], 10_000)
+    y = rng.random(len(p)) < p
+    assert churn.calibration_error(y.astype(int), p, bins=3) < 0.01
+    assert churn.calibration_error(y.astype(int), np.full(len(p), 0.9), bins=3) > 0.3
+
+
+def test_lift_of_a_perfect_ranking():
+    y = np.array([1] * 20 + [0] * 80)
+    p = np.linspace(1, 0, 100)
+    assert churn.lift_at(y, p, 0.2) == pytest.approx(5.0)
+
+
+def test_gates_report_each_failure():
+    gates = {"roc_auc": (">=", 0.7), "calibration_error": ("<=", 0.05)}
+    assert runs.check_gates({"roc_auc": 0.8, "calibration_error": 0.01}, gates) == []
+    reasons = runs.check_gates({"roc_auc": 0.6, "calibration_error": None}, gates)
+    assert reasons == ["roc_auc 0.6000 < minimum 0.7", "calibration_error is not available"]
+
+
+def _record(status, run_id):
+    return {"run_id": run_id, "model_name": "churn", "status": status, "reason": "",
+            "as_of_date": None, "fitted_at": pd.Timestamp("2024-01-01"),
+            "training_rows": 1, "params": "{}", "metrics": "{}", "code_version": "x",
+            "model_blob": None}
+
+
+def test_a_rejected_fit_keeps_the_previous_accepted_one_or_fails():
+    previous = pd.DataFrame([_record("accepted", "old")])
+    new = _record("rejected", "new")
+    rows = runs.choose_active(new, previous, "keep_previous")
+    assert list(rows.run_id) == ["new", "old"]
+    assert runs.active_model(rows)["run_id"] == "old"
+    with pytest.raises(RuntimeError, match="fit rejected"):
+        runs.choose_active(new, previous, "fail")
+    alone = runs.active_model(runs.choose_active(new, None, "keep_previous"))
+    assert alone["status"] == "rule_based" and alone["run_id"] == "new"
+
+
+def test_run_ids_are_stable_for_the_same_fit():
+    kw = dict(status="accepted", reason="", as_of_date="2024-01-01", training_rows=10,
+              params={"a": 1}, metrics={"m": 0.5}, model_blob=None)
+    assert runs.run_record("churn", **kw)["run_id"] == runs.run_record("churn", **kw)["run_id"]
+    other = runs.run_record("churn", **{**kw, "training_rows": 11})
+    assert other["run_id"] != runs.run_record("churn", **kw)["run_id"]
+    judged = runs.run_record("churn", **{**kw, "status": "rejected", "reason": "auc"})
+    assert judged["run_id"] != runs.run_record("churn", **kw)["run_id"]
+
+
+def test_model_blobs_round_trip():
+    obj = {"a": np.arange(3)}
+    assert (runs.loads(runs.dumps(obj))["a"] == np.arange(3)).all()
+
+
+def _profiles(rows):
+    cols = list(clustering.NAME_COLUMNS)
+    return pd.DataFrame(rows, columns=cols)
+
+
+def test_clusters_are_named_by_their_strongest_trait_once_each():
+    profiles = _profiles([
+        [12, 110, 0.05, 0.6, 0.3, 2.0],   # many big orders
+        [5, 30, 0.8, 0.3, 0.1, 1.0],      # coupons
+        [0.3, 20, 0.05, 0.15, 0.02, 3.0], # visits, few orders
+        [0.1, 5, 0.0, 0.01, 0.0, 0.05],   # nothing
+    ])
+    base = profiles.mean()
+    spread = profiles.std(ddof=0)
+    assert clustering.name_clusters(profiles, base, spread) == [
+        "high-value loyal", "bargain hunters", "window shoppers", "dormant"]
+
+
+def _toy_features(n_per: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    groups = [  # orders, revenue per order, coupon share, opens, visit days, category, hour
+        (12, 110, 0.05, 0.6, 20, "home", 7), (5, 30, 0.8, 0.35, 10, "fashion", 20),
+        (0.3, 50, 0.1, 0.1, 40, "electronics", 22), (0.2, 50, 0.0, 0.01, 1, "sports", 17)]
+    rows = []
+    for g, (orders, aov, coupon, opens, visits, cat, hour) in enumerate(groups):
+        for _ in range(n_per):
+            o = rng.poisson(orders)
+            rows.append({
+                "customer_id": f"{g}-{len(rows)}", "group": g, "frequency": o,
+                "lifetime_orders": o, "lifetime_revenue": o * aov * rng.uniform(.8, 1.2),
+                "observed_days": 365, "coupon_order_share": coupon if o else None,
+                "opens_365d": rng.binomial(40, opens), "clicks_365d": 0,
+                "deliveries_365d": 40, "visit_days_365d": rng.poisson(visits),
+                "favourite_category": cat, "best_send_hour": hour, "send_time_source": "own"})
+    return pd.DataFrame(rows)
+
+
+def test_clusters_find_planted_groups_and_keep_ids_on_new_data():
+    from sklearn.metrics import adjusted_rand_score
+    first = _toy_features(150, seed=1)
+    model = clustering.fit_clusters(first, k_min=3, k_max=6, random_state=0)
+    a = model.assign(first)
+    assert adjusted_rand_score(first.group, a.cluster_id) > 0.9
+    second = _toy_features(150, seed=2)
+    again = clustering.fit_clusters(second, k_min=3, k_max=6, random_state=0,
+                                    previous=model)
+    b = again.assign(second)
+    # the same kind of customer keeps its id and name in the next run
+    for g in range(4):
+        first_name = a.cluster_name[first.group == g].mode().iloc[0]
+        second_name = b.cluster_name[second.group == g].mode().iloc[0]
+        assert first_name == second_name
+    # and the model survives a JSON round trip
+    back = clustering.ClusterModel.from_json(again.to_json())
+    assert (back.assign(second).cluster_id == b.cluster_id).all()
+
+
+def test_scoring_streams_arrow_batches():
+    con = duckdb.connect()
+    rel = con.sql("select range as x from range(10000)")
+    sizes = []
+
+    def score(frame):
+        sizes.append(len(frame))
+        return frame.assign(y=frame.x * 2)
+
+    out = dbt_io.score_in_batches(rel, 3000, score)
+    assert len(out) == 10000 and (out.y == out.x * 2).all()
+    assert max(sizes) <= 3000 and len(sizes) >= 4
+
+
+def test_fit_sample_is_bounded_and_repeatable():
+    con = duckdb.connect()
+    rel = con.sql("select range as x from range(50000)")
+    a = dbt_io.sample_frame(con, rel, 1000, seed=7, key="x")
+    b = dbt_io.sample_frame(con, rel, 1000, seed=7, key="x")
+    assert len(a) == 1000 and list(a.x) == list(b.x) == sorted(a.x)
+    other = dbt_io.sample_frame(con, rel, 1000, seed=8, key="x")
+    assert set(other.x) != set(a.x)
+    assert 15_000 < a.x.mean() < 35_000  # spread over the whole range
+    assert len(dbt_io.sample_frame(con, rel, 10**6, seed=7, key="x")) == 50000
