@@ -23,3 +23,16 @@
 {% macro spark__json_text(column, path) -%}
     get_json_object({{ column }}, '{{ path }}')
 {%- endmacro %}
+
+
+{% macro json_string(column, path) -%}
+    {{ return(adapter.dispatch('json_string', 'customer_segments')(column, path)) }}
+{%- endmacro %}
+
+{% macro default__json_string(column, path) -%}
+    json_extract_string({{ column }}, '{{ path }}')
+{%- endmacro %}
+
+{% macro spark__json_string(column, path) -%}
+    get_json_object({{ column }}, '{{ path }}')
+{%- endmacro %}

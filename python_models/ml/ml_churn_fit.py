@@ -43,6 +43,7 @@ def model(dbt, session):
     metrics = churn.churn_metrics(test.is_churned.to_numpy(),
                                   churn.predict_churn(evaluation, test))
     metrics["train_rows"] = len(train)
+    metrics["data_window"] = runs.data_window(train, test, horizon)
     gates = {"roc_auc": (">=", float(cfg("ml_gate_min_churn_auc"))),
              "calibration_error": ("<=", float(cfg("ml_gate_max_calibration_error")))}
     reasons = runs.check_gates(metrics, gates)
@@ -54,3 +55,4 @@ def model(dbt, session):
         as_of_date=as_of, training_rows=len(test), params=params, metrics=metrics,
         model_blob=None if reasons else runs.dumps(final))
     return runs.choose_active(record, previous, str(cfg("ml_gate_on_failure")))
+

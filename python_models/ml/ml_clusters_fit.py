@@ -17,11 +17,15 @@ def model(dbt, session):
     features = dbt.ref("user_features")
     sample = dbt_io.sample_frame(session, features, int(cfg("ml_max_fit_rows")), seed)
     previous = dbt_io.previous_rows(session, dbt.this)
-    prev_model = None
+    prev_model, prev_note = None, ""
     if previous is not None:
         usable = previous[(previous.status == "accepted") & previous.model_blob.notna()]
         if len(usable):
-            prev_model = clustering.ClusterModel.from_json(usable.iloc[0].model_blob)
+            try:
+                prev_model = clustering.ClusterModel.from_json(usable.iloc[0].model_blob)
+                prev_model.assign(sample.head(5))  # still usable with today's columns?
+            except Exception as exc:  # noqa: BLE001 - an old model must not stop the build
+                prev_model, prev_note = None, f"previous model not reusable ({exc})"
     params = {k: cfg(k) for k in ("cluster_k_min", "cluster_k_max", "cluster_algorithm",
                                   "cluster_min_share", "cluster_silhouette_sample",
                                   "cluster_hour_weight", "cluster_category_weight",
@@ -44,5 +48,7 @@ def model(dbt, session):
     record = runs.run_record(
         "clusters", status="accepted", reason="", as_of_date=as_of,
         training_rows=len(sample), params=params,
-        metrics={**fitted.metrics, "profiles": fitted.profiles}, model_blob=fitted.to_json())
+        metrics={**fitted.metrics, "profiles": fitted.profiles,
+                 "previous_model": prev_note or ("matched" if prev_model else "none")},
+        model_blob=fitted.to_json())
     return runs.choose_active(record, previous, str(cfg("ml_gate_on_failure")))

@@ -38,6 +38,7 @@ def model(dbt, session):
     evaluation = value.fit_value(train, random_state=seed)
     predicted = value.predict_value(evaluation, test, horizon)
     metrics = value.value_metrics(test.next_orders, test.next_revenue, predicted)
+    metrics["data_window"] = runs.data_window(train, test, horizon)
     err = metrics.get("revenue_relative_error")
     metrics["abs_revenue_relative_error"] = abs(err) if err is not None else None
     reasons = runs.check_gates(metrics, {"abs_revenue_relative_error": (
@@ -48,3 +49,4 @@ def model(dbt, session):
         as_of_date=as_of, training_rows=len(test), params=params, metrics=metrics,
         model_blob=None if reasons else runs.dumps(final))
     return runs.choose_active(record, previous, str(cfg("ml_gate_on_failure")))
+

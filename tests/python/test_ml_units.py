@@ -153,3 +153,14 @@ def test_fit_sample_is_bounded_and_repeatable():
     assert set(other.x) != set(a.x)
     assert 15_000 < a.x.mean() < 35_000  # spread over the whole range
     assert len(dbt_io.sample_frame(con, rel, 10**6, seed=7, key="x")) == 50000
+
+
+def test_a_model_saved_by_another_code_version_still_loads():
+    import json
+    model = clustering.fit_clusters(_toy_features(60, seed=3), k_min=3, k_max=4)
+    saved = json.loads(model.to_json())
+    saved["a_field_from_an_older_version"] = 1
+    del saved["category_weight"]
+    back = clustering.ClusterModel.from_json(json.dumps(saved))
+    assert back.category_weight == clustering.ClusterModel.__dataclass_fields__[
+        "category_weight"].default

@@ -40,6 +40,7 @@ final as (
         {{ json_number('metrics', '$.orders_relative_error') }} as value_orders_error,
         {{ json_number('metrics', '$.revenue_spearman') }} as value_rank_correlation,
         {{ json_text('metrics', '$.feature_importances') }} as feature_importances,
+        {{ json_string('metrics', '$.data_window') }} as data_window,
         params,
         metrics,
         as_of_date,

@@ -25,6 +25,7 @@ from sklearn.mixture import GaussianMixture
 from .features import cluster_matrix, send_hour_cyclic
 
 SKEW_THRESHOLD = 1.0
+NAMING_VERSION = 2  # bump when the naming rules change: names are then given afresh
 STABILITY_TOLERANCE = 0.02  # silhouette a new k must gain to replace the previous k
 NAME_COLUMNS = ("orders_per_year", "avg_order_value", "coupon_order_share", "open_rate",
                 "click_rate", "visit_days_per_month")
@@ -44,6 +45,7 @@ class ClusterModel:
     algorithm: str = "kmeans"
     hour_weight: float = 1.5
     category_weight: float = 4.0
+    naming_version: int = 0
     k: int = 0
     metrics: dict = field(default_factory=dict)
 
@@ -68,7 +70,10 @@ class ClusterModel:
 
     @classmethod
     def from_json(cls, text: str) -> ClusterModel:
-        return cls(**json.loads(text))
+        """Tolerant of models saved by other code versions: unknown fields are ignored,
+        new fields keep their defaults."""
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in json.loads(text).items() if k in known})
 
 
 def _raw_matrix(features: pd.DataFrame, categories: list[str]) -> pd.DataFrame:
@@ -229,6 +234,7 @@ def fit_clusters(features: pd.DataFrame, *, k_min: int = 3, k_max: int = 8,
     model.algorithm = algorithm
     model.hour_weight = hour_weight
     model.category_weight = category_weight
+    model.naming_version = NAMING_VERSION
     x = model.matrix(features)
     rng = np.random.default_rng(random_state)
     sample = x if len(x) <= silhouette_sample else \
@@ -299,15 +305,18 @@ def _match_previous(model: ClusterModel, centers: np.ndarray, names: list[str],
                     previous: ClusterModel) -> tuple[list[int], list[str]]:
     """Give each new centre the id and name of the previous centre it matches best
     (Hungarian assignment on distances in the new space); unmatched centres get new
-    ids and their own names."""
+    ids and their own names. Names carry over only from a model named by the same
+    rules (NAMING_VERSION), so a change of the rules renames once, then holds."""
     prev_std = _previous_centers(model, previous)
     cost = ((centers[:, None, :] - prev_std[None, :, :]) ** 2).sum(2)
     rows, matched = linear_sum_assignment(cost)
     ids = [0] * len(centers)
     out_names = list(names)
+    same_naming = previous.naming_version == NAMING_VERSION
     for r, m in zip(rows, matched, strict=True):
         ids[r] = previous.cluster_ids[m]
-        out_names[r] = previous.names[m]
+        if same_naming:  # ids always carry over; names within one naming version
+            out_names[r] = previous.names[m]
     next_id = max(previous.cluster_ids) + 1
     for i in range(len(centers)):
         if ids[i] == 0:

@@ -107,6 +107,13 @@ def data_problems(train: pd.DataFrame, test: pd.DataFrame, *, history_days: int,
     return problems
 
 
+def data_window(train: pd.DataFrame, test: pd.DataFrame, horizon_days: int) -> str:
+    """The dates a fit saw: features at both cutoffs, outcomes up to the last horizon."""
+    first, last = pd.Timestamp(train.as_of_date.min()), pd.Timestamp(test.as_of_date.max())
+    end = (last + pd.Timedelta(days=horizon_days)).date()
+    return f"features as of {first.date()} and {last.date()}, outcomes to {end}"
+
+
 def choose_active(new: dict, previous: pd.DataFrame | None, on_failure: str) -> pd.DataFrame:
     """The fit table's rows: the new record, plus the previous accepted one when the new
     fit was rejected and a previous one exists. `on_failure` = fail raises instead."""
