@@ -17,8 +17,10 @@ emails as (
     group by customer_id
 ),
 
+-- known_at, not event_at: browsing stitched to a customer by a later identification
+-- only counts from that identification (point in time)
 web as (
-    select customer_id, min(event_at) as first_at
+    select customer_id, min(known_at) as first_at
     from {{ ref('int_events_stitched') }}
     where customer_id is not null
     group by customer_id
