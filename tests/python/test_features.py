@@ -132,9 +132,10 @@ def test_features_as_of_a_past_date_ignore_everything_after_it(generated, tmp_pa
         f"and not {after_cutoff.format('ordered_at')}",
         f"update raw.email_events set event_type = 'click', user_agent = 'human' "
         f"where {after_cutoff.format('event_at')}",
-        f"delete from raw.events where {after_cutoff.format('event_at')} and hash(event_id) % 10 < 3",
-        f"delete from raw.email_events where {after_cutoff.format('event_at')} "
+        f"delete from raw.events where {after_cutoff.format('event_at')} "
         "and hash(event_id) % 10 < 3",
+        f"delete from raw.email_events where {after_cutoff.format('event_at')} "
+        "and hash(email_event_id) % 10 < 3",
     ):
         changed += con.execute(sql).fetchone()[0]
     con.close()
