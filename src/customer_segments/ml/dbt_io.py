@@ -8,6 +8,7 @@ not by the number of customers.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -58,3 +59,39 @@ def previous_rows(session, this) -> pd.DataFrame | None:
         return session.sql(f"select * from {this}").df()
     except Exception:  # noqa: BLE001 - first run: the table does not exist yet
         return None
+
+
+@dataclass
+class SupervisedInputs:
+    """What the churn and value fits start from."""
+    train: pd.DataFrame  # examples at as_of - 2H (fit to evaluate)
+    test: pd.DataFrame  # examples at as_of - H (evaluate; then fit the production model)
+    previous: pd.DataFrame | None  # this fit model's table as the last run left it
+    as_of: object  # the date the production model scores
+    horizon: int
+    seed: int
+    problems: list[str] = field(default_factory=list)  # data gates that failed
+
+
+def supervised_inputs(session, examples_relation, daily_relation, this,
+                      settings: dict) -> SupervisedInputs:
+    """Sample the point-in-time examples, split them by cutoff, and check the data gates
+    (customers, history), shared by the churn and value fits. The relations come from
+    the model file: dbt sees a model's dbt.ref() calls only there."""
+    from .runs import data_problems
+
+    seed = int(settings["ml_random_state"])
+    horizon = int(settings["churn_horizon_days"])
+    examples = sample_frame(session, examples_relation,
+                            2 * int(settings["ml_max_fit_rows"]), seed)
+    daily = daily_relation.sql_query()
+    span = session.sql("select datediff('day', min(activity_date), max(activity_date)) + 1 "
+                       f"from ({daily})").fetchall()[0][0] or 0
+    train = examples[examples.example_role == "holdout_train"]
+    test = examples[examples.example_role == "holdout_test"]
+    as_of = test.as_of_date.max() + pd.Timedelta(days=horizon) if len(test) else None
+    problems = data_problems(train, test, history_days=int(span), horizon_days=horizon,
+                             min_customers=int(settings["ml_gate_min_customers"]),
+                             min_history_days=int(settings["ml_gate_min_history_days"]))
+    return SupervisedInputs(train, test, previous_rows(session, this), as_of, horizon,
+                            seed, problems)
