@@ -1,8 +1,14 @@
 {#- Every known customer, once: the CRM's customers, plus (when no CRM is landed, e.g.
     an orders-only import) every customer id the orders, emails or identified web
-    events name. No PII here: email and name stay in staging until activation. -#}
+    events name. Customers on the GDPR deletion list (seed gdpr_deletions) are left
+    out, so they vanish from every mart and export on the next build. No PII here:
+    email and name stay in staging until activation. -#}
 with crm as (
     select * from {{ ref('stg_crm__customers') }}
+),
+
+deletions as (
+    select customer_id from {{ ref('gdpr_deletions') }}
 ),
 
 orders as (
@@ -64,6 +70,7 @@ final as (
     from all_ids
     left join crm on all_ids.customer_id = crm.customer_id
     left join first_seen on all_ids.customer_id = first_seen.customer_id
+    where all_ids.customer_id not in (select d.customer_id from deletions as d)
 )
 
 select * from final

@@ -1,0 +1,85 @@
+"""user_segments: consent, holdout and the playbook on generated data."""
+
+from __future__ import annotations
+
+import hashlib
+
+import duckdb
+import pandas as pd
+import pytest
+import yaml
+
+from .conftest import PROJECT
+
+pytestmark = pytest.mark.dbt
+
+
+@pytest.fixture(scope="module")
+def segments(generated) -> pd.DataFrame:
+    con = duckdb.connect(str(generated.db), read_only=True)
+    try:
+        return con.execute("select * from activation.user_segments").df()
+    finally:
+        con.close()
+
+
+def test_one_row_per_known_customer(generated, segments):
+    truth = pd.read_parquet(generated.truth / "customers.parquet")
+    assert segments.customer_id.is_unique and len(segments) == len(truth)
+
+
+def test_only_consented_customers_carry_pii_or_are_exportable(segments):
+    not_ok = segments[segments.consent_status != "consented"]
+    assert len(not_ok) > 50
+    assert not_ok.email.isna().all() and not_ok.first_name.isna().all()
+    assert not not_ok.is_exportable.any()
+    ok = segments[segments.consent_status == "consented"]
+    assert ok.email.notna().all()
+
+
+def test_suppressions_follow_the_planted_consent_and_unsubscribes(generated, segments):
+    truth = pd.read_parquet(generated.truth / "customers.parquet").set_index("customer_id")
+    s = segments.set_index("customer_id")
+    never = truth.index[~truth.email_consent]
+    assert (s.loc[never, "consent_status"] != "consented").all()
+    unsubscribed = truth.index[truth.unsubscribed_at.notna()]
+    assert s.loc[unsubscribed, "consent_status"].isin(["unsubscribed", "complained"]).all()
+
+
+def test_holdout_is_the_documented_hash_and_share(segments):
+    project = yaml.safe_load((PROJECT / "dbt_project.yml").read_text())
+    salt, share = project["vars"]["holdout_salt"], project["vars"]["holdout_share"]
+
+    def bucket(customer_id: str) -> int:
+        digest = hashlib.md5(f"{salt}:{customer_id}".encode()).hexdigest()
+        return int(digest[:8], 16) % 10_000
+
+    expected = segments.customer_id.map(bucket) < share * 10_000
+    assert (segments.is_holdout == expected).all()
+    assert abs(segments.is_holdout.mean() - share) < 0.02
+    assert not segments[segments.is_holdout].is_exportable.any()
+
+
+def test_next_best_action_is_the_first_matching_playbook_rule(segments):
+    assert segments.next_best_action.notna().all()
+    carts = segments[segments.is_cart_abandoner]
+    assert len(carts) > 0 and (carts.next_best_action == "cart reminder").all()
+    champions = segments[(segments.rfm_segment == "champions") & ~segments.is_cart_abandoner
+                         & (segments.lifecycle_stage != "new")]
+    assert (champions.next_best_action == "VIP early access").all()
+
+
+EXPORTED = ["email", "first_name", "rfm_segment", "engagement_tier", "lifecycle_stage",
+            "favourite_category", "cluster_name", "churn_risk_tier", "next_best_action",
+            "best_send_hour", "is_cart_abandoner", "is_high_value", "is_bargain_hunter",
+            "is_window_shopper", "is_new_subscriber"]
+
+
+def test_export_hash_changes_exactly_when_an_exported_field_changes(segments):
+    assert segments.export_hash.str.fullmatch(r"[0-9a-f]{32}").all()
+    fields = segments[EXPORTED].map(repr)
+    key = fields.apply("|".join, axis=1)
+    # same exported fields <=> same hash
+    assert segments.groupby(key).export_hash.nunique().max() == 1
+    assert segments.groupby("export_hash").apply(lambda g: key[g.index].nunique()).max() == 1
+    assert key.nunique() > 100
