@@ -83,3 +83,50 @@ def test_export_hash_changes_exactly_when_an_exported_field_changes(segments):
     assert segments.groupby(key).export_hash.nunique().max() == 1
     assert segments.groupby("export_hash").apply(lambda g: key[g.index].nunique()).max() == 1
     assert key.nunique() > 100
+
+
+def test_history_and_events_across_two_builds(generated, tmp_path):
+    import shutil
+
+    from .conftest import run_dbt
+    db = tmp_path / "w.duckdb"
+    shutil.copy(generated.db, db)
+    con = duckdb.connect(str(db))
+    last = con.execute("select max(as_of_date) from activation.user_segments").fetchone()[0]
+    con.execute("drop table activation.user_segment_history")
+    con.close()
+    first = (pd.Timestamp(last) - pd.Timedelta(days=14)).date().isoformat()
+    args = ["build", "--select", "+user_segment_events", "--exclude", "test_type:unit"]
+    vars_small = "ml_gate_min_customers: 100000"  # rule-based labels: quick and enough
+    run_dbt(db, tmp_path, *args, "--vars", f"{{as_of: '{first}', {vars_small}}}")
+    run_dbt(db, tmp_path, *args, "--vars", f"{{{vars_small}}}")
+
+    def read(sql):
+        c = duckdb.connect(str(db), read_only=True)
+        try:
+            return c.execute(sql).df()
+        finally:
+            c.close()
+
+    history = read("select * from activation.user_segment_history")
+    events = read("select * from activation.user_segment_events")
+    assert sorted(history.as_of_date.astype(str).unique()) == [first, str(last)]
+    wide = history.pivot(index="customer_id", columns="as_of_date", values="lifecycle_stage")
+    wide.columns = ["before", "after"]
+    moved = wide[wide.before.notna() & (wide.before != wide.after)]
+    assert len(moved) > 10
+    second = events[(events.segment_type == "lifecycle")
+                    & (events.event_date.astype(str) == str(last))]
+    per_customer = second.groupby("customer_id").event_type.agg(list)
+    for customer, (before, after) in moved.iterrows():
+        assert sorted(per_customer[customer]) == ["entered", "exited"]
+        rows = second[second.customer_id == customer].set_index("event_type").segment_value
+        assert rows["exited"] == before and rows["entered"] == after
+    stayed = wide[wide.before == wide.after].index
+    assert not second.customer_id.isin(stayed).any()
+    # rebuilding the same as-of date changes nothing
+    run_dbt(db, tmp_path, *args, "--vars", f"{{{vars_small}}}")
+    again = read("select * from activation.user_segment_events")
+    pd.testing.assert_frame_equal(
+        events.sort_values(list(events.columns)).reset_index(drop=True),
+        again.sort_values(list(again.columns)).reset_index(drop=True))
