@@ -130,3 +130,22 @@ def test_history_and_events_across_two_builds(generated, tmp_path):
     pd.testing.assert_frame_equal(
         events.sort_values(list(events.columns)).reset_index(drop=True),
         again.sort_values(list(again.columns)).reset_index(drop=True))
+
+
+def test_analyses_compile_and_run(generated, tmp_path):
+    from scipy.stats import norm
+
+    from .conftest import run_dbt
+    run_dbt(generated.db, tmp_path, "compile", "--select", "campaign_lift",
+            "segment_overlap", "--vars", "{campaign_id: CMP3}")
+    compiled = tmp_path / "target" / "compiled" / "customer_segments" / "analyses"
+    con = duckdb.connect(str(generated.db), read_only=True)
+    lift = con.execute((compiled / "campaign_lift.sql").read_text()).df().iloc[0]
+    overlap = con.execute((compiled / "segment_overlap.sql").read_text()).df()
+    con.close()
+    assert lift.treated > 100 and lift.control > 10
+    assert 0 <= lift.treated_rate <= 1 and 0 <= lift.control_rate <= 1
+    # the SQL p-value matches scipy's normal distribution
+    assert lift.p_value == pytest.approx(2 * norm.sf(abs(lift.z_score)), abs=1e-6)
+    assert ((overlap.jaccard > 0) & (overlap.jaccard <= 1)).all()
+    assert (overlap.both_customers <= overlap[["customers_a", "customers_b"]].min(axis=1)).all()
