@@ -50,6 +50,18 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import ExportError, export
+
+    try:
+        result = export(Path(args.db), Path(args.out), tuple(args.format.split(",")))
+    except ExportError as exc:
+        print(f"export failed: {exc}", file=sys.stderr)
+        return 2
+    print(result.summary())
+    return 0
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     rc = _cmd_land(args)
     if rc:
@@ -88,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("dbt_args", nargs=argparse.REMAINDER,
                            help="passed to dbt build (e.g. --select staging)")
         p.set_defaults(func=func)
+
+    e = sub.add_parser("export", help="write the full exportable set and the diff since "
+                       "the last export (reverse ETL)")
+    e.add_argument("--db", default=str(config.db_path()))
+    e.add_argument("--out", default=str(config.project_root() / "exports"))
+    e.add_argument("--format", default="csv,parquet", help="csv, parquet or both")
+    e.set_defaults(func=_cmd_export)
 
     i = sub.add_parser("import-transactions",
                        help="map a plain transactions export onto the orders contract")
