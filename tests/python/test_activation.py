@@ -149,3 +149,23 @@ def test_analyses_compile_and_run(generated, tmp_path):
     assert lift.p_value == pytest.approx(2 * norm.sf(abs(lift.z_score)), abs=1e-6)
     assert ((overlap.jaccard > 0) & (overlap.jaccard <= 1)).all()
     assert (overlap.both_customers <= overlap[["customers_a", "customers_b"]].min(axis=1)).all()
+
+
+# where personal data may live: the landed raw table, the CRM staging models, and the
+# one activation mart the ESP sync reads (only for consented customers)
+PII_COLUMNS = {"email", "first_name", "birth_date", "crm_email", "crm_first_name"}
+PII_ALLOWED = {("raw", "customers"), ("staging", "base_crm__customers"),
+               ("staging", "stg_crm__customers"), ("activation", "user_segments")}
+
+
+def test_pii_lives_only_where_it_is_needed(generated):
+    rows = generated.query("""
+        select table_schema, table_name, column_name
+        from information_schema.columns
+        where table_schema not in ('information_schema', 'pg_catalog')""")
+    carriers = {(s, t) for s, t, c in rows if c.lower() in PII_COLUMNS}
+    assert ("activation", "user_segments") in carriers
+    assert carriers <= PII_ALLOWED, carriers - PII_ALLOWED
+    # and the export state keeps the email only to report removals
+    tables = {(s, t) for s, t, _ in rows}
+    assert ("marts", "user_features") in tables and ("ml", "ml_user_churn") in tables
