@@ -158,3 +158,20 @@ REASON_CODES = {  # in the order staging checks them: a row gets the first that 
     "unknown_customer_id": "customer_id not found in the CRM customers (when CRM is landed).",
     "duplicate_id_conflict": "Same natural key and version as an earlier row, other content.",
 }
+
+# Personal data: the one list of PII columns (as named in any model) and the relations
+# allowed to carry them. A test reads the warehouse catalogue and fails if any other
+# table or view has one of these columns; the export state keeps only hashes.
+PII_COLUMNS: dict[str, str] = {
+    "email": "Email address (CRM).",
+    "first_name": "First name (CRM).",
+    "birth_date": "Date of birth (CRM).",
+    "crm_email": "The CRM email inside user_segments, before consent filtering.",
+    "crm_first_name": "The CRM first name inside user_segments, before consent filtering.",
+}
+PII_ALLOWED_RELATIONS: dict[tuple[str, str], str] = {
+    ("raw", "customers"): "the landed CRM file, as delivered",
+    ("staging", "base_crm__customers"): "typing and validation of the CRM rows",
+    ("staging", "stg_crm__customers"): "the clean CRM customers",
+    ("activation", "user_segments"): "the ESP sync needs email and name (consented only)",
+}

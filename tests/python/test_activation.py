@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from customer_segments import contract
+
 from .conftest import PROJECT
 
 pytestmark = pytest.mark.dbt
@@ -151,11 +153,9 @@ def test_analyses_compile_and_run(generated, tmp_path):
     assert (overlap.both_customers <= overlap[["customers_a", "customers_b"]].min(axis=1)).all()
 
 
-# where personal data may live: the landed raw table, the CRM staging models, and the
-# one activation mart the ESP sync reads (only for consented customers)
-PII_COLUMNS = {"email", "first_name", "birth_date", "crm_email", "crm_first_name"}
-PII_ALLOWED = {("raw", "customers"), ("staging", "base_crm__customers"),
-               ("staging", "stg_crm__customers"), ("activation", "user_segments")}
+# where personal data may live is listed once, in the contract
+PII_COLUMNS = set(contract.PII_COLUMNS)
+PII_ALLOWED = set(contract.PII_ALLOWED_RELATIONS)
 
 
 def test_pii_lives_only_where_it_is_needed(generated):
