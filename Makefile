@@ -30,6 +30,7 @@ land: install
 
 dbt-build: install
 	$(BIN)/dbt build
+	$(BIN)/dbt source freshness
 
 build: demo-data land dbt-build
 

@@ -54,12 +54,32 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from .export import ExportError, export
 
     try:
-        result = export(Path(args.db), Path(args.out), tuple(args.format.split(",")))
+        if args.skip_gates:
+            print("WARNING: --skip-gates: exporting without the quality gates",
+                  file=sys.stderr)
+        result = export(Path(args.db), Path(args.out), tuple(args.format.split(",")),
+                        check_gates=not args.skip_gates,
+                        on_gate=lambda g: print(g.line(), file=sys.stderr))
     except ExportError as exc:
         print(f"export failed: {exc}", file=sys.stderr)
         return 2
     print(result.summary())
     return 0
+
+
+def _cmd_gates(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from .quality.gates import blocking, evaluate
+
+    con = duckdb.connect(str(args.db), read_only=True)
+    try:
+        gates = evaluate(con)
+    finally:
+        con.close()
+    for gate in gates:
+        print(gate.line())
+    return 1 if blocking(gates) else 0
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
@@ -106,7 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--db", default=str(config.db_path()))
     e.add_argument("--out", default=str(config.project_root() / "exports"))
     e.add_argument("--format", default="csv,parquet", help="csv, parquet or both")
+    e.add_argument("--skip-gates", action="store_true",
+                   help="export even when a quality gate fails (an operator's override)")
     e.set_defaults(func=_cmd_export)
+
+    g = sub.add_parser("gates", help="evaluate the export gates (build, expectations, "
+                       "volume, freshness, models); exit 1 if any is at error")
+    g.add_argument("--db", default=str(config.db_path()))
+    g.set_defaults(func=_cmd_gates)
 
     i = sub.add_parser("import-transactions",
                        help="map a plain transactions export onto the orders contract")

@@ -34,3 +34,11 @@ def db_path() -> Path:
 
 def landing_dir() -> Path:
     return Path(os.environ.get(ENV_LANDING_DIR, project_root() / "data" / "landing"))
+
+
+ENV_DATA_DOCS_DIR = "CS_DATA_DOCS_DIR"
+
+
+def data_docs_dir() -> Path:
+    """Where the Great Expectations Data Docs (HTML) are written."""
+    return Path(os.environ.get(ENV_DATA_DOCS_DIR, project_root() / "target" / "data_docs"))

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+
+from .quality.gates import Gate, blocking, evaluate
 
 STATE = "activation._export_state"
 # warehouse column -> ESP property name
@@ -48,6 +51,16 @@ class ExportError(RuntimeError):
     """The export could not run; nothing was changed."""
 
 
+class GateError(ExportError):
+    """A quality gate is at error: the export refused to run, the previous one stays."""
+
+    def __init__(self, gates):
+        self.gates = gates
+        lines = "\n".join(g.line() for g in gates)
+        super().__init__(f"refused: {len(gates)} gate(s) failed; the previous export "
+                         f"stays in place\n{lines}")
+
+
 @dataclass
 class ExportResult:
     folder: Path
@@ -66,7 +79,11 @@ def _select_properties() -> str:
 
 
 def export(db: Path | str, out_dir: Path | str, formats: tuple[str, ...] = ("csv", "parquet"),
-           run_id: str | None = None) -> ExportResult:
+           run_id: str | None = None, check_gates: bool = True,
+           on_gate: Callable[[Gate], None] | None = None) -> ExportResult:
+    """Write the full and diff files, then record what was exported. With check_gates
+    (the default) the quality gates are evaluated first and any gate at error stops
+    the export before anything is written."""
     out_dir = Path(out_dir)
     run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     con = duckdb.connect(str(db))
@@ -76,6 +93,13 @@ def export(db: Path | str, out_dir: Path | str, formats: tuple[str, ...] = ("csv
         except duckdb.Error as exc:
             raise ExportError("activation.user_segments not found: run dbt build first "
                               f"({exc})") from exc
+        if check_gates:
+            gates = evaluate(con)
+            for gate in gates:
+                if on_gate:
+                    on_gate(gate)
+            if blocking(gates):
+                raise GateError(blocking(gates))
         con.execute(f"create table if not exists {STATE} (customer_id varchar primary key, "
                     "email varchar, export_hash varchar, exported_at timestamp)")
         con.execute("""

@@ -19,6 +19,23 @@ PROJECT = Path(__file__).resolve().parents[2]
 RETAIL_DIR = PROJECT.parent / "shared" / "data" / "online_retail" / "by-day"
 DBT = Path(sys.executable).with_name("dbt")
 
+# the bad-input matrix records each case it tried here: case -> {kind, rows_lost}
+MATRIX: dict[str, dict] = {}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not MATRIX:
+        return
+    lost = sum(c["rows_lost"] for c in MATRIX.values())
+    kinds = {}
+    for c in MATRIX.values():
+        kinds[c["kind"]] = kinds.get(c["kind"], 0) + 1
+    terminalreporter.section("bad-input matrix")
+    terminalreporter.write_line(
+        f"{len(MATRIX)} bad-input cases tried and passed ("
+        + ", ".join(f"{n} {k}-level" for k, n in sorted(kinds.items()))
+        + f"); rows lost: {lost}")
+
 
 @dataclass
 class Build:
@@ -43,6 +60,7 @@ def run_dbt(db: Path, work: Path, *args: str, check: bool = True
             ) -> subprocess.CompletedProcess:
     """Run dbt in a subprocess against `db`, with its own target and log folders."""
     env = {**os.environ, "CS_DUCKDB_PATH": str(db), "CS_DUCKDB_TEMP_DIR": str(work / "tmp"),
+           "CS_DATA_DOCS_DIR": str(work / "data_docs"),
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     cmd = [str(DBT), *args, "--target-path", str(work / "target"),
            "--log-path", str(work / "logs"), "--profiles-dir", str(PROJECT),

@@ -1,0 +1,59 @@
+{#- The build log: one row per dbt invocation, written by the on-run-start and
+    on-run-end hooks, so a later step (the export gate) can tell whether the newest
+    build finished and passed. A build killed mid-way leaves finished_at null; a failed
+    test or model leaves status 'error' with what failed in failed_nodes. -#}
+
+{% macro build_log_relation() -%}
+    {{ generate_schema_name('quality', none) }}.dbt_invocations
+{%- endmacro %}
+
+
+{% macro build_log_start() %}
+    {%- if execute -%}
+    create schema if not exists {{ generate_schema_name('quality', none) }};
+    create table if not exists {{ build_log_relation() }} (
+        invocation_id varchar,
+        command varchar,
+        invocation_status varchar,
+        failed_nodes varchar,
+        nodes_passed integer,
+        nodes_warned integer,
+        nodes_failed integer,
+        nodes_skipped integer,
+        started_at timestamp,
+        finished_at timestamp
+    );
+    insert into {{ build_log_relation() }} (invocation_id, command, invocation_status,
+        started_at)
+    values ('{{ invocation_id }}', '{{ flags.WHICH }}', 'running', {{ dbt.current_timestamp() }});
+    {%- endif -%}
+{% endmacro %}
+
+
+{% macro build_log_end(results) %}
+    {%- if execute -%}
+    {%- set failed, warned, passed, skipped = [], [], [], [] -%}
+    {%- for r in results -%}
+        {%- set status = r.status | string | lower -%}
+        {%- if status in ('error', 'fail', 'runtime error') -%}
+            {%- do failed.append(r.node.resource_type ~ ' ' ~ r.node.name ~ ': '
+                ~ (r.message or status) | string | replace("'", "''") | truncate(300)) -%}
+        {%- elif status == 'warn' -%}
+            {%- do warned.append(r.node.name) -%}
+        {%- elif status == 'skipped' -%}
+            {%- do skipped.append(r.node.name) -%}
+        {%- else -%}
+            {%- do passed.append(r.node.name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    update {{ build_log_relation() }}
+    set invocation_status = '{{ "error" if failed else "success" }}',
+        failed_nodes = {% if failed %}'{{ failed | join("; ") }}'{% else %}null{% endif %},
+        nodes_passed = {{ passed | length }},
+        nodes_warned = {{ warned | length }},
+        nodes_failed = {{ failed | length }},
+        nodes_skipped = {{ skipped | length }},
+        finished_at = {{ dbt.current_timestamp() }}
+    where invocation_id = '{{ invocation_id }}';
+    {%- endif -%}
+{% endmacro %}

@@ -1,0 +1,1 @@
+"""Data quality: Great Expectations suites defined in code, and the export gates."""

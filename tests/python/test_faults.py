@@ -1,0 +1,146 @@
+"""Fault tests: a build killed mid-way (SIGKILL) and run again ends identical to a clean
+build; building twice changes nothing; an incremental run equals a full refresh.
+
+Tables are compared by an order-independent checksum of every row. Columns that record
+when something ran (landing, fit and validation times) are left out, and doubles are
+rounded to 9 significant digits: parallel sums may differ in the last bit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import duckdb
+import pytest
+
+from customer_segments.quality.gates import ERROR, build_gate
+
+from .conftest import DBT, PROJECT, Build, run_dbt
+
+pytestmark = pytest.mark.dbt
+
+SCHEMAS = ("staging", "intermediate", "marts", "ml", "activation", "quality", "reference")
+WHEN_IT_RAN = {"_landed_at", "landed_at", "fitted_at", "validated_at", "started_at",
+               "finished_at", "exported_at"}
+# the build log (one row per invocation); tables named _* are the tools' own state
+# (e.g. the export state), not dbt models
+SKIP_TABLES = {("quality", "dbt_invocations")}
+
+
+def checksums(db) -> dict[tuple[str, str], tuple[int, int]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        cols = con.execute(f"""
+            select table_schema, table_name, column_name, data_type
+            from information_schema.columns
+            where table_schema in {SCHEMAS}
+            order by table_schema, table_name, ordinal_position""").fetchall()
+        tables: dict[tuple[str, str], list[str]] = {}
+        for schema, table, col, dtype in cols:
+            if (schema, table) in SKIP_TABLES or table.startswith("_") or col in WHEN_IT_RAN:
+                continue
+            expr = f'"{col}"'
+            if dtype in ("DOUBLE", "FLOAT", "REAL"):
+                expr = f"round({expr}, 9 - cast(ceil(log10(abs({expr}) + 1e-300)) as int))"
+            tables.setdefault((schema, table), []).append(expr)
+        out = {}
+        for (schema, table), exprs in tables.items():
+            out[(schema, table)] = con.execute(
+                f"select count(*), coalesce(sum(hash({', '.join(exprs)})), 0) "
+                f"from {schema}.{table}").fetchone()
+        return out
+    finally:
+        con.close()
+
+
+def differences(a: dict, b: dict) -> list[str]:
+    return [f"{k}: {a.get(k)} != {b.get(k)}" for k in sorted(set(a) | set(b))
+            if a.get(k) != b.get(k)]
+
+
+def raw_copy(generated: Build, db) -> None:
+    """A new warehouse holding exactly the generated build's raw layer (same landing
+    times), so its build can be compared with the generated one."""
+    con = duckdb.connect(str(db))
+    try:
+        con.execute(f"attach '{generated.db}' as g (read_only)")
+        con.execute("create schema raw")
+        for (table,) in con.execute("select table_name from information_schema.tables "
+                                    "where table_catalog = 'g' and table_schema = 'raw'"
+                                    ).fetchall():
+            con.execute(f"create table raw.{table} as select * from g.raw.{table}")
+        con.execute("detach g")
+    finally:
+        con.close()
+
+
+def test_a_build_killed_midway_then_rerun_equals_a_clean_build(generated, tmp_path):
+    db = tmp_path / "warehouse.duckdb"
+    raw_copy(generated, db)
+    env = {**os.environ, "CS_DUCKDB_PATH": str(db), "CS_DUCKDB_TEMP_DIR": str(tmp_path / "t"),
+           "CS_DATA_DOCS_DIR": str(tmp_path / "docs"),
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    log = tmp_path / "build.out"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [str(DBT), "build", "--target-path", str(tmp_path / "target"), "--log-path",
+             str(tmp_path / "logs"), "--profiles-dir", str(PROJECT), "--project-dir",
+             str(PROJECT)], cwd=PROJECT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        # kill it in the middle: once the first model fit (a Python model) has started
+        deadline = time.monotonic() + 900
+        while "ml_clusters_fit" not in log.read_text():
+            assert proc.poll() is None, "the build ended before it could be killed:\n" \
+                + log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the build never reached the fits"
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        gate = build_gate(con)
+    finally:
+        con.close()
+    assert gate.status == ERROR and "did not finish" in gate.detail, gate
+    run_dbt(db, tmp_path, "build")
+    assert not differences(checksums(generated.db), checksums(db))
+
+
+@pytest.fixture(scope="module")
+def rebuilt(generated, tmp_path_factory):
+    """The generated warehouse copied and built a second time on the same data."""
+    root = tmp_path_factory.mktemp("rebuilt")
+    db = root / "warehouse.duckdb"
+    shutil.copy(generated.db, db)
+    before = checksums(db)
+    run_dbt(db, root, "build")
+    return root, db, before
+
+
+def test_building_twice_changes_nothing(rebuilt):
+    _, db, before = rebuilt
+    assert not differences(before, checksums(db))
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        fits = con.execute("select count(*), count(distinct run_id) "
+                           "from marts.ml_model_runs").fetchone()
+    finally:
+        con.close()
+    assert fits[0] == fits[1] == 3  # the same fits, recorded once
+
+
+def test_an_incremental_run_equals_a_full_refresh(rebuilt, tmp_path):
+    _, db, _ = rebuilt
+    full = tmp_path / "full.duckdb"
+    shutil.copy(db, full)
+    run_dbt(full, tmp_path, "build", "--full-refresh")
+    incremental = checksums(db)
+    refreshed = checksums(full)
+    incremental_models = {("activation", "user_segment_history"), ("marts", "ml_model_runs")}
+    assert incremental_models <= set(incremental)
+    assert not differences(incremental, refreshed)

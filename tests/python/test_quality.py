@@ -1,0 +1,137 @@
+"""The quality layer's own code: the GX suites catch what they claim to, the export
+gates read the warehouse right, and the freshness thresholds agree everywhere."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import duckdb
+import pandas as pd
+import pytest
+import yaml
+
+from customer_segments.quality import gates, suites, validate
+
+from .conftest import PROJECT
+
+
+def test_every_check_names_a_real_gx_expectation():
+    import great_expectations.expectations as gxe
+
+    settings = suites.SuiteSettings(rfm_segments=["champions"])
+    for suite in suites.all_suites(settings):
+        for check in suite.checks:
+            assert hasattr(gxe, check.expectation), check
+            assert check.severity in (suites.CRITICAL, suites.WARNING)
+
+
+def test_validation_flags_bad_values_and_keeps_good_ones(tmp_path):
+    settings = suites.SuiteSettings(rfm_segments=["champions", "lost"])
+    rfm = next(s for s in suites.mart_suites(settings) if s.name == "user_rfm")
+    good = pd.DataFrame({
+        "customer_id": ["a", "b", "c"], "as_of_date": pd.to_datetime(["2026-01-01"] * 3),
+        "r_score": [1, 3, 5], "f_score": [2, 3, 4], "m_score": [1, 3, 5],
+        "rfm_segment": ["champions", "lost", "lost"], "recency_days": [1, 2, 3],
+        "frequency": [1, 1, 2], "monetary": [1.0, 2.0, 3.0]})
+    bad = good.assign(r_score=[1, 3, 7], rfm_segment=["champions", "lost", "nobody"],
+                      customer_id=["a", "a", "c"])
+    out = validate.validate({"user_rfm": (good, 3, False)}, [rfm], docs_dir=tmp_path / "d")
+    assert out.success.all(), out[~out.success]
+    assert (tmp_path / "d" / "index.html").exists()
+    out = validate.validate({"user_rfm": (bad, 3, False)}, [rfm])
+    failed = set(zip(out[~out.success].expectation_type, out[~out.success].column_name,
+                     strict=True))
+    assert failed == {("expect_column_values_to_be_between", "r_score"),
+                      ("expect_column_values_to_be_in_set", "rfm_segment"),
+                      ("expect_column_values_to_be_unique", "customer_id")}
+    assert (out[~out.success].severity == "critical").all()
+
+
+def test_a_large_relation_is_validated_on_a_key_sample_with_whole_keys():
+    con = duckdb.connect()
+    con.execute("create table t as select (i % 500)::varchar as k, i from range(5000) r(i)")
+    suite = suites.Suite("t", checks=(), key="k")
+    frame, total = validate.read_frame(con, "select * from t", suite, max_rows=50)
+    assert total == 5000
+    assert frame.k.nunique() == 50 and len(frame) == 500  # every row of a sampled key
+    again, _ = validate.read_frame(con, "select * from t", suite, max_rows=50)
+    assert set(again.k) == set(frame.k)
+
+
+def test_pii_never_reaches_a_validator():
+    settings = suites.SuiteSettings()
+    for suite in suites.all_suites(settings):
+        if suite.name in ("stg_crm__customers", "user_segments"):
+            assert suite.select != "*"
+            assert "exclude (email, first_name)" in suite.select or \
+                "email," not in suite.select.replace("email is not null", "")
+
+
+@pytest.fixture
+def con():
+    c = duckdb.connect()
+    c.execute("create schema quality; create schema marts; create schema raw")
+    c.execute("""create table quality.dbt_invocations (invocation_id varchar,
+        command varchar, invocation_status varchar, failed_nodes varchar,
+        nodes_passed int, nodes_warned int, nodes_failed int, nodes_skipped int,
+        started_at timestamp, finished_at timestamp)""")
+    yield c
+    c.close()
+
+
+def _invocation(con, command, status, started, finished, failed=None):
+    con.execute("insert into quality.dbt_invocations values (?, ?, ?, ?, 0, 0, 0, 0, ?, ?)",
+                [f"{command}-{started}", command, status, failed, started, finished])
+
+
+def test_build_gate(con):
+    t0 = datetime(2026, 1, 1)
+    assert gates.build_gate(duckdb.connect()).status == gates.ERROR  # no log at all
+    _invocation(con, "build", "success", t0, t0 + timedelta(minutes=5))
+    assert gates.build_gate(con).status == gates.OK
+    _invocation(con, "test", "error", t0 + timedelta(hours=1), t0 + timedelta(hours=1),
+                "test not_null_x: Got 3 results")
+    gate = gates.build_gate(con)
+    assert gate.status == gates.ERROR and "not_null_x" in gate.detail
+    _invocation(con, "build", "running", t0 + timedelta(hours=2), None)
+    gate = gates.build_gate(con)
+    assert gate.status == gates.ERROR and "did not finish" in gate.detail
+    _invocation(con, "build", "success", t0 + timedelta(hours=3), t0 + timedelta(hours=4))
+    assert gates.build_gate(con).status == gates.OK
+
+
+def test_freshness_gate(con):
+    con.execute("create table raw._landed_files (source varchar, landed_at timestamp)")
+    now = datetime(2026, 1, 10, 12)
+    con.execute("insert into raw._landed_files values ('orders', ?), ('events', ?)",
+                [now - timedelta(hours=2), now - timedelta(hours=30)])
+    assert gates.freshness_gate(con, 24, 72, now).status == gates.WARN
+    assert gates.freshness_gate(con, 48, 72, now).status == gates.OK
+    gate = gates.freshness_gate(con, 12, 24, now)
+    assert gate.status == gates.ERROR and "events" in gate.detail
+
+
+def test_volume_and_models_gates(con):
+    con.execute("create table quality.volume_checks (check_status varchar, "
+                "check_message varchar)")
+    con.execute("insert into quality.volume_checks values ('ok', 'a'), ('warn', 'b')")
+    assert gates.volume_gate(con).status == gates.WARN
+    con.execute("insert into quality.volume_checks values ('error', 'events all: 10x')")
+    assert gates.volume_gate(con).detail == "events all: 10x"
+    con.execute("create table marts.ml_model_runs (run_id varchar, model_name varchar, "
+                "status varchar, reason varchar, fitted_at timestamp)")
+    con.execute("insert into marts.ml_model_runs values "
+                "('1', 'churn', 'accepted', '', '2026-01-01'), "
+                "('2', 'churn', 'rejected', 'auc 0.6 < 0.65', '2026-01-02')")
+    gate = gates.models_gate(con)
+    assert gate.status == gates.WARN and "auc 0.6" in gate.detail
+
+
+def test_freshness_thresholds_agree_with_the_sources_yaml():
+    warn, error = gates.freshness_hours(PROJECT)
+    for path in (PROJECT / "models" / "staging").glob("*/_*__sources.yml"):
+        for source in yaml.safe_load(path.read_text())["sources"]:
+            fresh = source.get("freshness")
+            if fresh:
+                assert fresh["warn_after"] == {"count": warn, "period": "hour"}, path
+                assert fresh["error_after"] == {"count": error, "period": "hour"}, path
