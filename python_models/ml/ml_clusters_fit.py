@@ -30,6 +30,10 @@ def model(dbt, session):
                                   "cluster_min_share", "cluster_silhouette_sample",
                                   "cluster_hour_weight", "cluster_category_weight",
                                   "ml_max_fit_rows")}
+    params["data_fingerprint"] = dbt_io.fingerprint(sample)
+    unchanged = runs.unchanged_fit(previous, params)
+    if unchanged is not None:  # same data, settings and code: keep the fit as it is
+        return unchanged
     as_of = sample.as_of_date.max() if len(sample) else None
     min_customers = int(cfg("ml_gate_min_customers"))
     if len(sample) < min_customers:

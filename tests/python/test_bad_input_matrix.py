@@ -228,7 +228,7 @@ FILE_CASES = {
                         "not a readable Parquet file"),
     "row far wider than its header": (
         "wide.csv", ("order_id,customer_id,ordered_at,revenue\n"
-                     + ",".join(["x"] * 40) + "\n").encode(), "wider|fields|columns"),
+                     + ",".join(["x"] * 40) + "\n").encode(), "(?i)wider|fields|columns"),
 }
 
 
@@ -243,7 +243,8 @@ def test_a_bad_file_stops_the_landing_with_its_name(tmp_path, case):
     with pytest.raises(LandingError, match=message) as err:
         land(landing, db)
     assert name in str(err.value)
-    # the good file landed, nothing of the bad one did: a rerun after the fix loads it
+    # nothing of the bad file landed (a rerun after the fix loads it), and what did
+    # land is whole
     con = duckdb.connect(str(db), read_only=True)
     try:
         files = dict(con.execute("select file_path, row_count from raw._landed_files"
@@ -252,7 +253,8 @@ def test_a_bad_file_stops_the_landing_with_its_name(tmp_path, case):
                                [f"orders/{name}"]).fetchone()[0]
     finally:
         con.close()
-    assert files == {"orders/a_good.csv": 1} and bad_rows == 0
+    assert f"orders/{name}" not in files and bad_rows == 0
+    assert set(files) <= {"orders/a_good.csv"} and all(n == 1 for n in files.values())
     _record(f"file: {case}", "file", 0)
 
 

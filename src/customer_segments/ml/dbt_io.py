@@ -28,6 +28,18 @@ def sample_frame(session, relation, max_rows: int, seed: int,
         f"limit {int(max_rows)}) order by all").df()
 
 
+def fingerprint(frame: pd.DataFrame) -> str:
+    """A hash of a frame's content, the same for the same data. Doubles are compared as
+    float32: parallel sums in the warehouse may differ in the last bits between runs."""
+    import hashlib
+
+    out = frame.copy()
+    for col in out.select_dtypes("floating").columns:
+        out[col] = out[col].astype("float32")
+    hashed = pd.util.hash_pandas_object(out, index=False).to_numpy()
+    return hashlib.sha1(hashed.tobytes()).hexdigest()[:16]
+
+
 def iter_frames(relation, batch_rows: int) -> Iterator[pd.DataFrame]:
     reader = relation.arrow(batch_size=batch_rows) if _takes_batch_size(relation) \
         else relation.arrow()

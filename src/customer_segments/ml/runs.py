@@ -66,6 +66,21 @@ def run_record(model_name: str, *, status: str, reason: str, as_of_date, trainin
     }
 
 
+def unchanged_fit(previous: pd.DataFrame | None, params: dict) -> pd.DataFrame | None:
+    """The previous fit rows when the newest accepted fit had exactly these parameters
+    (including the data fingerprint) and this code version: a rebuild of the same data
+    then changes nothing, instead of refitting from a warm start."""
+    if previous is None or not len(previous):
+        return None
+    accepted = previous[previous.status == "accepted"]
+    if len(accepted) != len(previous) or len(accepted) != 1:
+        return None
+    row = accepted.iloc[0]
+    same = (row.params == json.dumps(params, sort_keys=True, default=str)
+            and row.code_version == code_version())
+    return previous[RUN_COLUMNS].reset_index(drop=True) if same else None
+
+
 def _json_default(value):
     try:
         return float(value)

@@ -24,7 +24,7 @@ WARNING = "warning"
 ENGAGEMENT_TIERS = ("highly_engaged", "moderately_engaged", "low_engaged", "no_data")
 CHURN_RISK_TIERS = ("high", "medium", "low")
 CONSENT_STATUSES = ("consented", "no_consent", "unsubscribed", "hard_bounced", "complained")
-SEND_TIME_SOURCES = ("own", "base")
+SEND_TIME_SOURCES = ("own", "base", "none")  # none: no opens in the whole base
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from customer_segments.contract import PII_COLUMNS
+
 from .suites import CRITICAL, Suite
 
 RESULT_COLUMNS = [
@@ -29,14 +31,15 @@ RESULT_COLUMNS = [
 
 
 def read_frame(session, sql: str, suite: Suite, max_rows: int) -> tuple[pd.DataFrame, int]:
-    """The frame a suite validates, and how many rows the whole relation has."""
+    """The frame a suite validates, and how many rows the whole relation has. Any PII
+    column the suite's select let through is dropped: validators never see PII."""
     rows = session.sql(f"select count(*) from ({sql})").fetchall()[0][0]
     select = f"select {suite.select} from ({sql})"
-    if not suite.sampled or rows <= max_rows or suite.key is None:
-        return session.sql(select).df(), int(rows)
-    sampled = (f"{select} where hash({suite.key}) in (select distinct hash({suite.key}) "
-               f"from ({sql}) order by 1 limit {int(max_rows)})")
-    return session.sql(sampled).df(), int(rows)
+    if suite.sampled and suite.key is not None and rows > max_rows:
+        select = (f"{select} where hash({suite.key}) in (select distinct hash({suite.key}) "
+                  f"from ({sql}) order by 1 limit {int(max_rows)})")
+    frame = session.sql(select).df()
+    return frame.drop(columns=[c for c in frame.columns if c in PII_COLUMNS]), int(rows)
 
 
 def _context(docs_dir: Path | None):
@@ -60,8 +63,9 @@ def _observed(result: dict) -> str | None:
     for key in ("observed_value", "unexpected_percent"):
         if key in result and result[key] is not None:
             value = result[key]
-            return f"{value:.4g}%" if key == "unexpected_percent" and isinstance(
-                value, float) else str(value)[:200]
+            if isinstance(value, float):  # 6 significant digits: stable across runs
+                return f"{value:.6g}%" if key == "unexpected_percent" else f"{value:.6g}"
+            return str(value)[:200]
     return None
 
 
