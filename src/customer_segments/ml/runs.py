@@ -78,7 +78,7 @@ def unchanged_fit(previous: pd.DataFrame | None, params: dict) -> pd.DataFrame |
     row = accepted.iloc[0]
     same = (row.params == json.dumps(params, sort_keys=True, default=str)
             and row.code_version == code_version())
-    return previous[RUN_COLUMNS].reset_index(drop=True) if same else None
+    return typed(previous[RUN_COLUMNS].reset_index(drop=True)) if same else None
 
 
 def _json_default(value):
@@ -143,7 +143,14 @@ def choose_active(new: dict, previous: pd.DataFrame | None, on_failure: str) -> 
                 kept = accepted.iloc[0].to_dict()
                 kept["status"] = "accepted"
                 rows.append(kept)
-    out = pd.DataFrame(rows)[RUN_COLUMNS]
+    return typed(pd.DataFrame(rows)[RUN_COLUMNS])
+
+
+def typed(rows: pd.DataFrame) -> pd.DataFrame:
+    """Fit rows with the column types a fresh record has: rows read back from the
+    warehouse come as timestamps, and the table must not change type between builds."""
+    out = rows.copy()
+    out["as_of_date"] = pd.to_datetime(out["as_of_date"]).dt.date
     return out
 
 
