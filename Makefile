@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 LANDING ?= data/landing
 DEMO_ARGS ?= --customers 2000 --days 365 --seed 42
 
-.PHONY: install build demo-data land dbt-build test lint docs clean
+.PHONY: install build demo-data land dbt-build test lint docs bench clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ lint: install
 
 test: install lint
 	$(BIN)/pytest
+
+# make bench SIZES=1M,10M   (100M on demand: SIZES=100M; needs ~25 min and ~40 GB disk)
+SIZES ?= 1M,10M
+bench: install
+	$(BIN)/python benchmarks/bench.py --sizes $(SIZES)
 
 docs: install
 	$(BIN)/dbt docs generate

@@ -30,10 +30,6 @@ def model(dbt, session):
                                   "cluster_min_share", "cluster_silhouette_sample",
                                   "cluster_hour_weight", "cluster_category_weight",
                                   "ml_max_fit_rows")}
-    params["data_fingerprint"] = dbt_io.fingerprint(sample)
-    unchanged = runs.unchanged_fit(previous, params)
-    if unchanged is not None:  # same data, settings and code: keep the fit as it is
-        return unchanged
     as_of = sample.as_of_date.max() if len(sample) else None
     min_customers = int(cfg("ml_gate_min_customers"))
     if len(sample) < min_customers:
@@ -43,6 +39,10 @@ def model(dbt, session):
                    "segments fall back to the RFM segment", params=params, metrics={},
             model_blob=None)
         return pd.DataFrame([record])[runs.RUN_COLUMNS]
+    params["data_fingerprint"] = dbt_io.fingerprint(sample)
+    unchanged = runs.unchanged_fit(previous, params)
+    if unchanged is not None:  # same data, settings and code: keep the fit as it is
+        return unchanged
     fitted = clustering.fit_clusters(
         sample, k_min=int(cfg("cluster_k_min")), k_max=int(cfg("cluster_k_max")),
         algorithm=str(cfg("cluster_algorithm")), min_share=float(cfg("cluster_min_share")),

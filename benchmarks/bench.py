@@ -1,0 +1,270 @@
+"""The benchmark: on the same generated data, per size,
+- the bare DuckDB per-user feature aggregation over the landing files (the engine's
+  limit for this work) and the same feature set in pandas, checked to agree;
+- the project: `cseg land` + full `dbt build` (all models, Python models and tests);
+- an incremental run after appending one day of events (land + `dbt build`).
+Every step runs in its own process; its wall time and peak RSS (from wait4) are
+recorded with rows/s and the ratios, into benchmarks/results/bench-<time>.json and a
+Markdown table in benchmarks/results/latest.md.
+
+    python benchmarks/bench.py --sizes 1M,10M       (make bench SIZES=1M,10M)
+
+A size is the number of web events; customers = events / 36 over 365 days (the
+generator's personas average ~36 web events per customer a year).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+BIN = Path(sys.executable).parent
+EVENTS_PER_CUSTOMER = 36
+DAYS = 365
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().upper()
+    scale = {"K": 10**3, "M": 10**6, "B": 10**9}.get(text[-1], 1)
+    return int(float(text.rstrip("KMB")) * scale)
+
+
+def run_step(name: str, cmd: list[str], env: dict | None = None, log: Path | None = None
+             ) -> dict:
+    """Run cmd in a child process; wall seconds and the child's peak RSS (MB)."""
+    start = time.perf_counter()
+    out = open(log, "a") if log else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=PROJECT,
+                                stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        if log:
+            out.close()
+    seconds = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    result = {"step": name, "seconds": round(seconds, 2),
+              "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "exit_code": code}
+    print(f"  {name:<22} {seconds:8.1f} s  {usage.ru_maxrss / 1024:8.0f} MB  rc={code}",
+          flush=True)
+    if code != 0:
+        tail = log.read_text()[-3000:] if log else ""
+        raise SystemExit(f"{name} failed (rc={code}); see {log}\n{tail}")
+    return result
+
+
+def generate(size: int, data: Path, seed: int, log: Path) -> dict:
+    landing = data / "landing"
+    stamp = data / "generated.json"
+    customers = max(1_000, size // EVENTS_PER_CUSTOMER)
+    want = {"events": size, "customers": customers, "days": DAYS, "seed": seed}
+    if stamp.exists() and json.loads(stamp.read_text()) == want:
+        return {"step": "generate", "reused": True}
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir(parents=True)
+    result = run_step("generate", [str(BIN / "cseg"), "generate", "--customers",
+                                   str(customers), "--days", str(DAYS), "--seed", str(seed),
+                                   "--out", str(landing), "--truth-dir", str(data / "truth"),
+                                   "--quiet"], log=log)
+    stamp.write_text(json.dumps(want))
+    return result
+
+
+def append_day(landing: Path, out: Path) -> int:
+    """One more day of web events: the newest day's events again, a day later, with new
+    ids (what a 15-minute or daily feed appends)."""
+    import duckdb
+
+    con = duckdb.connect()
+    src = str(landing / "events" / "*.parquet")
+    con.execute(f"""
+        create table day as
+        with typed as (
+            select *, cast(timezone('UTC', try_cast(event_at as timestamptz)) as date) as d,
+                   try_cast(event_at as timestamptz) as ts
+            from read_parquet('{src}', union_by_name = true)
+        ),
+        -- the newest real day: planted future timestamps are a handful of rows a day
+        daily as (select d, count(*) as n from typed where d is not null group by d),
+        newest as (
+            select max(d) as d from daily
+            where n >= 0.5 * (select median(n) from daily)
+        )
+        select event_id || '-next' as event_id, customer_id, anonymous_id, event_type,
+               strftime(timezone('UTC', ts + interval 1 day), '%Y-%m-%dT%H:%M:%SZ')
+                   as event_at,
+               product_id, category, session_id || '-next' as session_id
+        from typed
+        where d = (select d from newest)""")
+    con.execute(f"copy day to '{out}' (format parquet)")
+    return con.execute("select count(*) from day").fetchone()[0]
+
+
+def bench_size(size: int, args, results_dir: Path) -> dict:
+    label = args.label_for(size)
+    data = Path(args.data_dir) / label
+    work = data / "run"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    log = work / "bench.log"
+    print(f"[{label}] events {size:,}", flush=True)
+    steps = {"generate": generate(size, data, args.seed, log)}
+    landing = data / "landing"
+    # the append step writes into the landing zone: start from the generated files
+    for extra in (landing / "events").glob("*-next-day.parquet"):
+        extra.unlink()
+    py = str(Path(sys.executable))
+    steps["duckdb_features"] = run_step(
+        "duckdb_features", [py, str(HERE / "bench.py"), "step-duckdb", str(landing),
+                            str(work / "duckdb.parquet"), "--threads", str(args.threads),
+                            "--memory-limit", args.memory_limit], log=log)
+    if size <= args.pandas_max:
+        steps["pandas_features"] = run_step(
+            "pandas_features", [py, str(HERE / "bench.py"), "step-pandas", str(landing),
+                                str(work / "pandas.parquet")], log=log)
+        sys.path.insert(0, str(HERE))
+        from reference import compare
+        problems = compare(work / "duckdb.parquet", work / "pandas.parquet")
+        steps["pandas_features"]["same_numbers"] = not problems
+        if problems:
+            raise SystemExit(f"pandas and DuckDB disagree: {problems}")
+    env = {"CS_DUCKDB_PATH": str(work / "warehouse.duckdb"),
+           "CS_DUCKDB_TEMP_DIR": str(work / "spill"), "CS_DATA_DOCS_DIR": str(work / "docs"),
+           "CS_DUCKDB_THREADS": str(args.threads), "CS_DUCKDB_MEMORY_LIMIT": args.memory_limit,
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    dbt = [str(BIN / "dbt"), "build", "--target-path", str(work / "target"),
+           "--log-path", str(work / "logs")]
+    land = [str(BIN / "cseg"), "land", "--landing-dir", str(landing), "--db",
+            str(work / "warehouse.duckdb")]
+    steps["land"] = run_step("land", land, env, log)
+    steps["dbt_build"] = run_step("dbt_build", dbt, env, log)
+    appended = append_day(landing, landing / "events" / "zz-next-day.parquet")
+    try:
+        steps["land_append"] = run_step("land_append", land, env, log)
+        steps["dbt_build_incremental"] = run_step("dbt_build_incremental", dbt, env, log)
+    finally:
+        (landing / "events" / "zz-next-day.parquet").unlink(missing_ok=True)
+    bare = steps["duckdb_features"]["seconds"]
+    full = steps["land"]["seconds"] + steps["dbt_build"]["seconds"]
+    incremental = steps["land_append"]["seconds"] + steps["dbt_build_incremental"]["seconds"]
+    summary = {
+        "events": size, "appended_events": appended,
+        "customers": max(1_000, size // EVENTS_PER_CUSTOMER),
+        "full_build_seconds": round(full, 1), "incremental_seconds": round(incremental, 1),
+        "full_build_vs_bare": round(full / bare, 2),
+        "incremental_vs_bare": round(incremental / bare, 2),
+        "full_build_peak_rss_mb": max(steps["land"]["peak_rss_mb"],
+                                      steps["dbt_build"]["peak_rss_mb"]),
+        "bare_events_per_s": round(size / bare),
+        "full_build_events_per_s": round(size / full),
+    }
+    if "pandas_features" in steps:
+        pandas = steps["pandas_features"]
+        summary["pandas_vs_duckdb_time"] = round(pandas["seconds"] / bare, 2)
+        summary["pandas_vs_duckdb_rss"] = round(
+            pandas["peak_rss_mb"] / steps["duckdb_features"]["peak_rss_mb"], 2)
+    if not args.keep:
+        shutil.rmtree(work / "spill", ignore_errors=True)
+    return {"label": label, "steps": steps, "summary": summary}
+
+
+def markdown(run: dict) -> str:
+    lines = [f"Measured {run['finished_at']} on {run['machine']} "
+             f"(DuckDB threads {run['threads']}, memory_limit {run['memory_limit']}).", "",
+             "| events | customers | bare DuckDB | pandas | full build (land + dbt) | "
+             "incremental (1 day) | full / bare | incr. / bare | pandas / DuckDB time | "
+             "pandas / DuckDB RSS | peak RSS full build |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for size in run["sizes"]:
+        s, st = size["summary"], size["steps"]
+        pandas = st.get("pandas_features")
+        lines.append(
+            f"| {s['events']:,} | {s['customers']:,} | "
+            f"{st['duckdb_features']['seconds']:.1f} s, "
+            f"{st['duckdb_features']['peak_rss_mb']:.0f} MB | "
+            + (f"{pandas['seconds']:.1f} s, {pandas['peak_rss_mb']:.0f} MB | " if pandas
+               else "not run | ")
+            + f"{s['full_build_seconds']:.1f} s | {s['incremental_seconds']:.1f} s | "
+            f"{s['full_build_vs_bare']:.1f}x | {s['incremental_vs_bare']:.1f}x | "
+            + (f"{s['pandas_vs_duckdb_time']:.1f}x | {s['pandas_vs_duckdb_rss']:.1f}x | "
+               if pandas else "- | - | ")
+            + f"{s['full_build_peak_rss_mb'] / 1024:.1f} GB |")
+    if len(run["sizes"]) > 1:
+        a, b = run["sizes"][-2]["summary"], run["sizes"][-1]["summary"]
+        lines += ["", f"Scaling {b['events']:,} / {a['events']:,} events: full build "
+                      f"{b['full_build_seconds'] / a['full_build_seconds']:.1f}x the time "
+                      f"for {b['events'] / a['events']:.0f}x the data."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("step-duckdb", "step-pandas"):
+        sys.path.insert(0, str(HERE))
+        import reference
+        p = argparse.ArgumentParser()
+        p.add_argument("step")
+        p.add_argument("landing", type=Path)
+        p.add_argument("out", type=Path)
+        p.add_argument("--threads", type=int, default=2)
+        p.add_argument("--memory-limit", default="8GB")
+        a = p.parse_args(argv)
+        if a.step == "step-duckdb":
+            n = reference.run_duckdb(a.landing, a.out, a.threads, a.memory_limit)
+        else:
+            n = reference.run_pandas(a.landing, a.out)
+        print(f"{n} customers")
+        return 0
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", default="1M,10M", help="web events per run: 1M,10M,100M")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--threads", type=int, default=int(os.environ.get("CS_DUCKDB_THREADS", 2)))
+    p.add_argument("--memory-limit", default=os.environ.get("CS_DUCKDB_MEMORY_LIMIT", "8GB"))
+    p.add_argument("--pandas-max", type=parse_size, default=parse_size("100M"),
+                   help="skip pandas above this many events")
+    p.add_argument("--data-dir", default=str(HERE / "data"))
+    p.add_argument("--results-dir", default=str(HERE / "results"))
+    p.add_argument("--keep", action="store_true", help="keep the spill directory")
+    args = p.parse_args(argv)
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    labels = dict(zip(sizes, [s.strip() for s in args.sizes.split(",") if s.strip()],
+                      strict=True))
+    args.label_for = lambda n: labels[n]
+    results_dir = Path(args.results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC)
+    run = {"started_at": started.isoformat(timespec="seconds"),
+           "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+                      f"{_memory_gb():.0f} GB RAM, Python {platform.python_version()}",
+           "threads": args.threads, "memory_limit": args.memory_limit, "sizes": []}
+    for size in sizes:
+        run["sizes"].append(bench_size(size, args, results_dir))
+    run["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    name = f"bench-{started:%Y%m%dT%H%M%SZ}.json"
+    (results_dir / name).write_text(json.dumps(run, indent=2))
+    (results_dir / "latest.md").write_text(markdown(run))
+    print(markdown(run))
+    print(f"results: {results_dir / name}")
+    return 0
+
+
+def _memory_gb() -> float:
+    try:
+        with open("/proc/meminfo") as fh:
+            return int(fh.readline().split()[1]) / 1024 / 1024
+    except OSError:
+        return 0.0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,45 @@
+"""The benchmark's two reference implementations compute the same numbers, and the
+comparison notices when they do not (so the benchmark's check can fail)."""
+
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+
+from .conftest import PROJECT
+
+sys.path.insert(0, str(PROJECT / "benchmarks"))
+import bench  # noqa: E402
+import reference  # noqa: E402
+
+
+def test_duckdb_and_pandas_features_agree(generated, tmp_path):
+    d, p = tmp_path / "d.parquet", tmp_path / "p.parquet"
+    n = reference.run_duckdb(generated.landing, d)
+    assert n == reference.run_pandas(generated.landing, p) > 1000
+    assert reference.compare(d, p) == []
+    frame = pd.read_parquet(p)
+    assert frame.orders.sum() > 0 and frame.events.sum() > 0 and frame.opens.sum() > 0
+    frame.loc[frame.orders > 0, "revenue"] += 0.5  # a wrong implementation
+    frame.loc[0, "last_event_at"] = pd.Timestamp("2000-01-01")
+    frame.to_parquet(p, index=False)
+    problems = reference.compare(d, p)
+    assert any(x.startswith("revenue") for x in problems)
+    assert any(x.startswith("last_event_at") for x in problems)
+
+
+def test_appended_day_is_the_next_day_with_new_ids(generated, tmp_path):
+    out = tmp_path / "next.parquet"
+    n = bench.append_day(generated.landing, out)
+    day = pd.read_parquet(out)
+    assert n == len(day) > 0 and day.event_id.str.endswith("-next").all()
+    newest = pd.Timestamp(generated.scalar("select max(event_at) from staging.stg_web__events"))
+    assert pd.to_datetime(day.event_at, utc=True).dt.date.nunique() == 1
+    assert pd.to_datetime(day.event_at, utc=True).min().date() == \
+        (newest + pd.Timedelta(days=1)).date()
+
+
+def test_sizes_parse():
+    assert [bench.parse_size(s) for s in ("1M", "10M", "100M", "1B", "500k")] == [
+        10**6, 10**7, 10**8, 10**9, 500_000]
