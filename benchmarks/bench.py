@@ -113,12 +113,13 @@ def append_day(landing: Path, out: Path) -> int:
 def bench_size(size: int, args, results_dir: Path) -> dict:
     label = args.label_for(size)
     data = Path(args.data_dir) / label
+    print(f"[{label}] events {size:,}", flush=True)
+    data.mkdir(parents=True, exist_ok=True)
+    steps = {"generate": generate(size, data, args.seed, Path(args.data_dir) / "generate.log")}
     work = data / "run"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     log = work / "bench.log"
-    print(f"[{label}] events {size:,}", flush=True)
-    steps = {"generate": generate(size, data, args.seed, log)}
     landing = data / "landing"
     # the append step writes into the landing zone: start from the generated files
     for extra in (landing / "events").glob("*-next-day.parquet"):

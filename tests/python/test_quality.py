@@ -143,3 +143,40 @@ def test_freshness_thresholds_agree_with_the_sources_yaml():
             if fresh:
                 assert fresh["warn_after"] == {"count": warn, "period": "hour"}, path
                 assert fresh["error_after"] == {"count": error, "period": "hour"}, path
+
+
+@pytest.mark.dbt
+def test_a_failed_critical_expectation_fails_the_build_and_keeps_the_last_export(
+        generated, tmp_path):
+    import shutil
+
+    from customer_segments.export import GateError, export
+
+    from .conftest import run_dbt
+
+    db = tmp_path / "w.duckdb"
+    shutil.copy(generated.db, db)
+    first = export(db, tmp_path / "exports")
+    latest = (tmp_path / "exports" / "LATEST").read_text()
+    # the suites now expect scores 1-3: the marts' 4s and 5s fail a critical check
+    result = run_dbt(db, tmp_path, "build", "--select", "expectation_results",
+                     "--vars", "{rfm_score_buckets: 3}", check=False)
+    assert result.returncode != 0 and "no_failed_critical_expectations" in result.stdout
+    con = duckdb.connect(str(db), read_only=True)
+    failed = set(con.execute("select suite_name, column_name "
+                             "from quality.expectation_results "
+                             "where not success and severity = 'critical'").fetchall())
+    state = con.execute("select count(*) from activation._export_state").fetchone()[0]
+    con.close()
+    assert failed == {("user_rfm", "r_score"), ("user_rfm", "f_score"),
+                      ("user_rfm", "m_score")}
+    with pytest.raises(GateError) as err:
+        export(db, tmp_path / "exports")
+    assert "[ERROR] expectations: 3 critical failed: user_rfm" in str(err.value)
+    assert "[ERROR] build:" in str(err.value)
+    assert (tmp_path / "exports" / "LATEST").read_text() == latest
+    assert sorted(p.name for p in (tmp_path / "exports").iterdir()) == \
+        sorted(["LATEST", first.folder.name])
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("select count(*) from activation._export_state").fetchone()[0] == state
+    con.close()
