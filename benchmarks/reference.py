@@ -7,6 +7,9 @@ per customer, completed orders (count, revenue, first and last order, recency in
 days as of the newest order), web events (count, active days, add-to-carts, last
 event) and email events (sends, opens, clicks). Rows are deduplicated by id; rows
 whose id, customer, time or amount do not parse are left out, the same way in both.
+Of rows sharing an id, the one with the largest (newest) version wins: for orders the
+largest updated_at (then ordered_at, revenue), for events the largest event_at (then
+type, customer), compared as text.
 """
 
 from __future__ import annotations
@@ -30,13 +33,20 @@ def duckdb_sql(landing: Path) -> str:
     email = _glob(landing, "email_events", "parquet")
     return f"""
     with orders as (
-        select distinct on (order_id)
-            order_id, customer_id, try_cast(revenue as double) as revenue,
-            try_cast(ordered_at as timestamptz) as ordered_at
-        from read_csv('{orders}', all_varchar = true, header = true, union_by_name = true,
-                      ignore_errors = true)
-        where status = 'completed' and customer_id is not null and customer_id <> ''
-        order by order_id, updated_at desc nulls last, ordered_at, revenue
+        -- one row per order: the newest version (hash aggregate, no sort)
+        select order_id, v.customer_id, try_cast(v.revenue as double) as revenue,
+               try_cast(v.ordered_at as timestamptz) as ordered_at
+        from (
+            select order_id,
+                   arg_max(struct_pack(customer_id, revenue, ordered_at),
+                           struct_pack(u := coalesce(updated_at, ''),
+                                       o := coalesce(ordered_at, ''),
+                                       r := coalesce(revenue, ''))) as v
+            from read_csv('{orders}', all_varchar = true, header = true,
+                          union_by_name = true, ignore_errors = true)
+            where status = 'completed' and customer_id is not null and customer_id <> ''
+            group by order_id
+        )
     ),
     valid_orders as (
         select * from orders where revenue is not null and ordered_at is not null
@@ -48,11 +58,17 @@ def duckdb_sql(landing: Path) -> str:
         from valid_orders group by customer_id
     ),
     events as (
-        select distinct on (event_id) event_id, customer_id, event_type,
-               try_cast(event_at as timestamptz) as event_at
-        from read_parquet('{events}', union_by_name = true)
-        where customer_id is not null
-        order by event_id, event_at, event_type, customer_id
+        select event_id, v.customer_id, v.event_type,
+               try_cast(v.event_at as timestamptz) as event_at
+        from (
+            select event_id,
+                   arg_max(struct_pack(customer_id, event_type, event_at),
+                           struct_pack(a := coalesce(event_at, ''),
+                                       t := coalesce(event_type, ''), customer_id)) as v
+            from read_parquet('{events}', union_by_name = true)
+            where customer_id is not null
+            group by event_id
+        )
     ),
     per_event as (
         select customer_id, count(*) as events,
@@ -62,10 +78,15 @@ def duckdb_sql(landing: Path) -> str:
         from events where event_at is not null group by customer_id
     ),
     email as (
-        select distinct on (email_event_id) email_event_id, customer_id, event_type
-        from read_parquet('{email}', union_by_name = true)
-        where customer_id is not null
-        order by email_event_id, event_type, customer_id
+        select email_event_id, v.customer_id, v.event_type
+        from (
+            select email_event_id,
+                   arg_max(struct_pack(customer_id, event_type),
+                           struct_pack(t := coalesce(event_type, ''), customer_id)) as v
+            from read_parquet('{email}', union_by_name = true)
+            where customer_id is not null
+            group by email_event_id
+        )
     ),
     per_email as (
         select customer_id,
@@ -111,12 +132,13 @@ def _ts(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, utc=True, errors="coerce", format="ISO8601")
 
 
-def _first_by(frame: pd.DataFrame, key: str, by: list[str], ascending: list[bool]
-              ) -> pd.DataFrame:
-    """One row per key: the first in the order `by` (nulls last), as SQL's DISTINCT ON."""
+def _first_by(frame: pd.DataFrame, key: str, by: list[str]) -> pd.DataFrame:
+    """One row per key: the one with the largest `by` values compared as text, missing
+    values lowest (SQL's arg_max over coalesce(x, ''))."""
     ordered = frame
-    for col, asc in reversed(list(zip(by, ascending, strict=True))):
-        ordered = ordered.sort_values(col, ascending=asc, na_position="last", kind="stable")
+    for col in reversed(by):
+        ordered = ordered.sort_values(col, ascending=False, na_position="last",
+                                      kind="stable")
     ordered = ordered.sort_values(key, kind="stable")
     return ordered.drop_duplicates(key)
 
@@ -127,8 +149,7 @@ def run_pandas(landing: Path, out: Path) -> int:
                                     on_bad_lines="skip")
                         for f in order_files], ignore_index=True)
     orders = orders[(orders.status == "completed") & orders.customer_id.notna()]
-    orders = _first_by(orders, "order_id", ["updated_at", "ordered_at", "revenue"],
-                       [False, True, True])
+    orders = _first_by(orders, "order_id", ["updated_at", "ordered_at", "revenue"])
     orders = orders.assign(revenue=pd.to_numeric(orders.revenue, errors="coerce"),
                            ordered_at=_ts(orders.ordered_at))
     orders = orders.dropna(subset=["revenue", "ordered_at"])
@@ -144,7 +165,7 @@ def run_pandas(landing: Path, out: Path) -> int:
                         for f in sorted((landing / "events").glob("*.parquet"))],
                        ignore_index=True)
     events = _first_by(events[events.customer_id.notna()], "event_id",
-                       ["event_at", "event_type", "customer_id"], [True, True, True])
+                       ["event_at", "event_type", "customer_id"])
     events = events.assign(event_at=_ts(events.event_at)).dropna(subset=["event_at"])
     events["day"] = events.event_at.dt.tz_convert("UTC").dt.floor("D")
     events["is_cart"] = events.event_type == "add_to_cart"
@@ -157,7 +178,7 @@ def run_pandas(landing: Path, out: Path) -> int:
                        for f in sorted((landing / "email_events").glob("*.parquet"))],
                       ignore_index=True)
     email = _first_by(email[email.customer_id.notna()], "email_event_id",
-                      ["event_type", "customer_id"], [True, True])
+                      ["event_type", "customer_id"])
     per_email = pd.crosstab(email.customer_id, email.event_type).reindex(
         columns=["sent", "open", "click"], fill_value=0).rename(
         columns={"sent": "sends", "open": "opens", "click": "clicks"})

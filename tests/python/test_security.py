@@ -74,6 +74,7 @@ def test_profiles_take_every_setting_from_the_environment():
         for output, settings in profile["outputs"].items():
             flat = dict(settings)
             flat.update(flat.pop("settings", {}) or {})
+            flat.update(flat.pop("config_options", {}) or {})
             for key, value in flat.items():
                 if key == "type" or key in FIXED_ENGINE_SETTINGS:
                     continue
@@ -85,3 +86,12 @@ def test_warehouse_files_and_data_are_ignored_by_git():
                           "exports/LATEST", "target/run_results.json", "data_docs/index.html"],
                          cwd=PROJECT, capture_output=True, text=True)
     assert len(out.stdout.splitlines()) == 5, out.stdout
+
+
+def test_temp_directory_is_set_once_at_open_not_per_cursor():
+    # dbt-duckdb runs `SET` for every `settings` entry on each new cursor; once DuckDB
+    # has spilled, switching temp_directory fails the build (seen at 10M events)
+    out = yaml.safe_load((PROJECT / "profiles.yml").read_text())["customer_segments"]
+    for settings in out["outputs"].values():
+        assert "temp_directory" not in (settings.get("settings") or {})
+        assert "temp_directory" in (settings.get("config_options") or {})
