@@ -27,6 +27,13 @@ def model(dbt, session):
             training_rows=len(data.train) + len(data.test), params=params, metrics={},
             model_blob=None)
         return pd.DataFrame([record])[runs.RUN_COLUMNS]
+    params["gates"] = {"min_auc": cfg("ml_gate_min_churn_auc"),
+                       "max_calibration_error": cfg("ml_gate_max_calibration_error")}
+    params["data_fingerprint"] = dbt_io.fingerprint(pd.concat([data.train, data.test]))
+    reused = runs.reusable_fit(data.previous, params, data.as_of,
+                               int(cfg("ml_refit_every_days")))
+    if reused is not None:  # same inputs, or within the refit cadence: keep the fit
+        return reused
 
     evaluation = churn.fit_churn(data.train, random_state=data.seed)
     metrics = churn.churn_metrics(data.test.is_churned.to_numpy(),

@@ -40,9 +40,9 @@ def model(dbt, session):
             model_blob=None)
         return pd.DataFrame([record])[runs.RUN_COLUMNS]
     params["data_fingerprint"] = dbt_io.fingerprint(sample)
-    unchanged = runs.unchanged_fit(previous, params)
-    if unchanged is not None:  # same data, settings and code: keep the fit as it is
-        return unchanged
+    reused = runs.reusable_fit(previous, params, as_of, int(cfg("ml_refit_every_days")))
+    if reused is not None:  # same inputs, or within the refit cadence: keep the fit
+        return reused
     fitted = clustering.fit_clusters(
         sample, k_min=int(cfg("cluster_k_min")), k_max=int(cfg("cluster_k_max")),
         algorithm=str(cfg("cluster_algorithm")), min_share=float(cfg("cluster_min_share")),

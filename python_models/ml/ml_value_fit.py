@@ -24,6 +24,12 @@ def model(dbt, session):
             as_of_date=data.as_of, training_rows=len(data.train) + len(data.test),
             params=params, metrics={}, model_blob=None)
         return pd.DataFrame([record])[runs.RUN_COLUMNS]
+    params["gates"] = {"max_value_error": cfg("ml_gate_max_value_error")}
+    params["data_fingerprint"] = dbt_io.fingerprint(pd.concat([data.train, data.test]))
+    reused = runs.reusable_fit(data.previous, params, data.as_of,
+                               int(cfg("ml_refit_every_days")))
+    if reused is not None:  # same inputs, or within the refit cadence: keep the fit
+        return reused
     evaluation = value.fit_value(data.train, random_state=data.seed)
     predicted = value.predict_value(evaluation, data.test, data.horizon)
     metrics = value.value_metrics(data.test.next_orders, data.test.next_revenue, predicted)

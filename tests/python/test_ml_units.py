@@ -164,3 +164,25 @@ def test_a_model_saved_by_another_code_version_still_loads():
     back = clustering.ClusterModel.from_json(json.dumps(saved))
     assert back.category_weight == clustering.ClusterModel.__dataclass_fields__[
         "category_weight"].default
+
+
+def test_a_fit_is_reused_for_the_same_inputs_or_within_the_refit_cadence():
+    params = {"k": 3, "data_fingerprint": "aaa"}
+
+    def previous(status="accepted", as_of="2026-01-10", **changes):
+        rec = runs.run_record("churn", status=status, reason="", as_of_date=as_of,
+                              training_rows=10, params={**params, **changes}, metrics={},
+                              model_blob=None)
+        return pd.DataFrame([rec])[runs.RUN_COLUMNS]
+
+    same = runs.reusable_fit(previous(), params, "2026-01-10", 0)
+    assert same is not None and same.as_of_date.iloc[0] == pd.Timestamp("2026-01-10").date()
+    new_data = {**params, "data_fingerprint": "bbb"}
+    assert runs.reusable_fit(previous(), new_data, "2026-01-16", 7) is not None
+    assert runs.reusable_fit(previous(), new_data, "2026-01-17", 7) is None  # due
+    assert runs.reusable_fit(previous(), new_data, "2026-01-11", 0) is None  # always refit
+    assert runs.reusable_fit(previous(), {**new_data, "k": 4}, "2026-01-11", 7) is None
+    assert runs.reusable_fit(previous("rule_based"), params, "2026-01-10", 7) is None
+    assert runs.reusable_fit(previous(), new_data, "2026-01-09", 7) is None  # older as_of
+    two = pd.concat([previous("rejected"), previous()])
+    assert runs.reusable_fit(two, params, "2026-01-10", 7) is None

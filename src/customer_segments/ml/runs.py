@@ -66,19 +66,32 @@ def run_record(model_name: str, *, status: str, reason: str, as_of_date, trainin
     }
 
 
-def unchanged_fit(previous: pd.DataFrame | None, params: dict) -> pd.DataFrame | None:
-    """The previous fit rows when the newest accepted fit had exactly these parameters
-    (including the data fingerprint) and this code version: a rebuild of the same data
-    then changes nothing, instead of refitting from a warm start."""
-    if previous is None or not len(previous):
+def reusable_fit(previous: pd.DataFrame | None, params: dict, as_of,
+                 refit_every_days: int, volatile: tuple[str, ...] = ("data_fingerprint",)
+                 ) -> pd.DataFrame | None:
+    """The previous fit rows, when the model need not be fitted again:
+    - same parameters, data fingerprint and code: identical inputs give the identical
+      fit, so a rebuild changes nothing;
+    - same parameters and code, and the previous fit is less than `refit_every_days`
+      older than `as_of`: the refit cadence (new data is scored with the current model
+      until the next refit; 0 refits on every new date).
+    A rejected or rule-based previous fit is never reused."""
+    if previous is None or len(previous) != 1:
         return None
-    accepted = previous[previous.status == "accepted"]
-    if len(accepted) != len(previous) or len(accepted) != 1:
+    row = previous.iloc[0]
+    if row.status != "accepted" or row.code_version != code_version():
         return None
-    row = accepted.iloc[0]
-    same = (row.params == json.dumps(params, sort_keys=True, default=str)
-            and row.code_version == code_version())
-    return typed(previous[RUN_COLUMNS].reset_index(drop=True)) if same else None
+    old = json.loads(row.params)
+    new = json.loads(json.dumps(params, sort_keys=True, default=str))
+    if old == new:
+        return typed(previous[RUN_COLUMNS].reset_index(drop=True))
+    strip = lambda d: {k: v for k, v in d.items() if k not in volatile}  # noqa: E731
+    if strip(old) != strip(new) or as_of is None or pd.isna(row.as_of_date):
+        return None
+    age = (pd.Timestamp(as_of) - pd.Timestamp(row.as_of_date)).days
+    if 0 <= age < refit_every_days:
+        return typed(previous[RUN_COLUMNS].reset_index(drop=True))
+    return None
 
 
 def _json_default(value):
