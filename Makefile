@@ -30,7 +30,8 @@ land: install
 
 dbt-build: install
 	$(BIN)/dbt build
-	$(BIN)/dbt source freshness
+	@# stale sources are reported here and enforced by the export gate (cseg export)
+	$(BIN)/dbt source freshness || echo "WARNING: source freshness failed: cseg export will refuse until fresh data is landed"
 
 build: demo-data land dbt-build
 
