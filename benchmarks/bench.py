@@ -149,12 +149,16 @@ def bench_size(size: int, args, results_dir: Path) -> dict:
             str(work / "warehouse.duckdb")]
     steps["land"] = run_step("land", land, env, log)
     steps["dbt_build"] = run_step("dbt_build", dbt, env, log)
+    full_nodes = slowest_nodes(work / "target" / "run_results.json")
     appended = append_day(landing, landing / "events" / "zz-next-day.parquet")
     try:
         steps["land_append"] = run_step("land_append", land, env, log)
         steps["dbt_build_incremental"] = run_step("dbt_build_incremental", dbt, env, log)
     finally:
         (landing / "events" / "zz-next-day.parquet").unlink(missing_ok=True)
+    steps["dbt_build"]["slowest_nodes"] = full_nodes
+    steps["dbt_build_incremental"]["slowest_nodes"] = slowest_nodes(
+        work / "target" / "run_results.json")
     bare = steps["duckdb_features"]["seconds"]
     full = steps["land"]["seconds"] + steps["dbt_build"]["seconds"]
     incremental = steps["land_append"]["seconds"] + steps["dbt_build_incremental"]["seconds"]
@@ -177,6 +181,17 @@ def bench_size(size: int, args, results_dir: Path) -> dict:
     if not args.keep:
         shutil.rmtree(work / "spill", ignore_errors=True)
     return {"label": label, "steps": steps, "summary": summary}
+
+
+def slowest_nodes(run_results: Path, n: int = 12) -> list[dict]:
+    """Where a dbt build spent its time: the slowest nodes (seconds of node time)."""
+    try:
+        results = json.loads(run_results.read_text())["results"]
+    except (OSError, KeyError, ValueError):
+        return []
+    ranked = sorted(results, key=lambda r: r.get("execution_time", 0), reverse=True)
+    return [{"node": r["unique_id"].split(".", 2)[-1],
+             "seconds": round(r.get("execution_time", 0), 1)} for r in ranked[:n]]
 
 
 def markdown(run: dict) -> str:
