@@ -15,6 +15,7 @@ import subprocess
 import time
 
 import duckdb
+import pandas as pd
 import pytest
 
 from customer_segments.quality.gates import ERROR, build_gate
@@ -144,3 +145,86 @@ def test_an_incremental_run_equals_a_full_refresh(rebuilt, tmp_path):
     incremental_models = {("activation", "user_segment_history"), ("marts", "ml_model_runs")}
     assert incremental_models <= set(incremental)
     assert not differences(incremental, refreshed)
+
+
+STAGING = ["--select", "staging", "quarantined_rows", "source_reconciliation"]
+
+
+def _staging_checksums(db) -> dict:
+    return {k: v for k, v in checksums(db).items()
+            if k[0] == "staging" or k in {("quality", "quarantined_rows"),
+                                          ("quality", "source_reconciliation")}}
+
+
+def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
+        generated, tmp_path):
+    """New files with duplicates, conflicts, newer versions and unknown customers; then
+    the CRM learns the customer and a file is re-landed shorter. After each incremental
+    run the staging equals a full refresh of the same raw data."""
+    landing = tmp_path / "landing"
+    shutil.copytree(generated.landing, landing)
+    db = tmp_path / "warehouse.duckdb"
+    from customer_segments.land import land
+
+    land(landing, db)
+    run_dbt(db, tmp_path, "run", *STAGING)
+    con = duckdb.connect(str(db), read_only=True)
+    events = con.execute("select * exclude (_source_file, _source_row, _extra_fields, "
+                         "_landed_at) from raw.events where event_id is not null "
+                         "order by event_id limit 40").df()
+    orders = con.execute("""
+        select * exclude (_source_file, _source_row, _extra_fields, _landed_at)
+        from raw.orders where order_id in (
+            select order_id from staging.stg_shop__orders where order_status = 'completed'
+            order by order_id limit 3)""").df()
+    customer = con.execute("select customer_id from staging.stg_crm__customers limit 1"
+                           ).fetchone()[0]
+    con.close()
+    # step 1: exact duplicates, conflicts, new events, an unknown customer, new versions
+    dupes = events.head(20)
+    conflicts = events.iloc[20:30].assign(event_type="search", category="toys")
+    new = events.iloc[30:40].assign(event_id=lambda d: d.event_id + "-new",
+                                    customer_id=customer)
+    unknown = events.iloc[30:35].assign(event_id=lambda d: d.event_id + "-unk",
+                                        customer_id="CNEW1")
+    pd.concat([dupes, conflicts, new, unknown]).to_parquet(
+        landing / "events" / "step1.parquet", index=False)
+    newer = orders.assign(status="refunded", updated_at="2030-01-01T00:00:00Z")
+    unknown_orders = orders.head(2).assign(order_id=lambda d: d.order_id + "-unk",
+                                           customer_id="CNEW1")
+    late = pd.concat([newer, unknown_orders])
+    late.to_csv(landing / "orders" / "late.csv", index=False)
+    land(landing, db)
+    run_dbt(db, tmp_path, "run", *STAGING)
+    assert _same_as_full_refresh(db, tmp_path / "r1")
+    # step 2: the CRM learns CNEW1; late.csv is re-landed with two rows only
+    crm = landing / "customers" / "new.csv"
+    header = next(iter(sorted((landing / "customers").glob("*.csv")))).read_text() \
+        .splitlines()[0]
+    crm.write_text(header + "\n" + ",".join(
+        {"customer_id": "CNEW1", "email": "new@example.com", "first_name": "Nia",
+         "signup_at": "2026-01-01T00:00:00Z", "email_consent": "true",
+         "updated_at": "2026-01-01T00:00:00Z"}.get(c.strip('"'), "")
+        for c in header.split(",")) + "\n")
+    late.head(2).to_csv(landing / "orders" / "late.csv", index=False)
+    land(landing, db)
+    run_dbt(db, tmp_path, "run", *STAGING)
+    con = duckdb.connect(str(db), read_only=True)
+    unknown_left = con.execute("select count(*) from quality.quarantined_rows "
+                               "where reason_code = 'unknown_customer_id' "
+                               "and raw_record like '%CNEW1%'").fetchone()[0]
+    late_rows = con.execute("select count(*) from staging.base_shop__orders "
+                            "where _source_file = 'orders/late.csv'").fetchone()[0]
+    con.close()
+    assert unknown_left == 0 and late_rows == 2
+    assert _same_as_full_refresh(db, tmp_path / "r2")
+
+
+def _same_as_full_refresh(db, work) -> bool:
+    work.mkdir()
+    full = work / "full.duckdb"
+    shutil.copy(db, full)
+    run_dbt(full, work, "run", *STAGING, "--full-refresh")
+    diff = differences(_staging_checksums(db), _staging_checksums(full))
+    assert not diff, diff
+    return True

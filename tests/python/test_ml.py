@@ -154,6 +154,14 @@ def test_scores_ignore_everything_after_the_as_of_date(generated, tmp_path):
                        "intermediate.int_customer_activity_daily").fetchone()[0]
     con.close()
     as_of = (pd.Timestamp(last) - pd.Timedelta(days=20)).date().isoformat()
+
+    def drop_fits(c) -> None:  # both runs fit from scratch: no reuse, no warm start
+        for table in ("ml_churn_fit", "ml_value_fit", "ml_clusters_fit"):
+            c.execute(f"drop table if exists ml.{table}")
+
+    c0 = duckdb.connect(str(db))
+    drop_fits(c0)
+    c0.close()
     args = ["build", "--select", *ML_MODELS.split(), "+int_ml_training_examples",
             "--exclude", "test_type:unit", "--vars",
             f"{{as_of: '{as_of}', ml_gate_min_customers: 100, ml_gate_min_history_days: 60,"
@@ -182,9 +190,7 @@ def test_scores_ignore_everything_after_the_as_of_date(generated, tmp_path):
         f"update raw.email_events set event_type = 'click', user_agent = 'human' "
         f"where {after_cutoff.format('event_at')}",
     ))
-    # and fit again from scratch: a reused fit would hide a leak in the fitting
-    for table in ("ml_churn_fit", "ml_value_fit", "ml_clusters_fit"):
-        con.execute(f"drop table ml.{table}")
+    drop_fits(con)  # and fit again from scratch: a reused fit would hide a leak
     con.close()
     assert changed > 500
     after = outputs()

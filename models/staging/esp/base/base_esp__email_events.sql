@@ -1,8 +1,14 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    unique_key=['_source_file', '_source_row'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ delete_stale_rows(source('esp', 'email_events')) }}",
+) }}
 
 {#- Every landed email event, typed, checked and classified (see classify_rows).
     Email events are immutable, like web events. -#}
-with source as (
+with source_all as (
     select
         email_event_id as raw_email_event_id,
         message_id as raw_message_id,
@@ -19,6 +25,8 @@ with source as (
         _landed_at
     from {{ source('esp', 'email_events') }}
 ),
+
+{{ incremental_rows('source_all', 'raw_email_event_id', 'raw_customer_id', 'email_event_id') }},
 
 customers as (
     select customer_id from {{ ref('base_crm__customers') }}

@@ -1,8 +1,14 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    unique_key=['_source_file', '_source_row'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ delete_stale_rows(source('shop', 'orders')) }}",
+) }}
 
 {#- Every landed order row, typed, checked and classified (see classify_rows).
     stg_shop__orders reads the staged rows; quarantined_rows reads the rejects. -#}
-with source as (
+with source_all as (
     select
         order_id as raw_order_id,
         customer_id as raw_customer_id,
@@ -21,6 +27,8 @@ with source as (
         _landed_at
     from {{ source('shop', 'orders') }}
 ),
+
+{{ incremental_rows('source_all', 'raw_order_id', 'raw_customer_id', 'order_id') }},
 
 customers as (
     select customer_id from {{ ref('base_crm__customers') }}

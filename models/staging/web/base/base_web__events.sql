@@ -1,9 +1,15 @@
-{{ config(materialized='table') }}
+{{ config(
+    materialized='incremental',
+    unique_key=['_source_file', '_source_row'],
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ delete_stale_rows(source('web', 'events')) }}",
+) }}
 
 {#- Every landed tracking event, typed, checked and classified (see classify_rows).
     Events are immutable: a repeated event_id is a duplicate (same content) or a
     conflict (different content), never a new version. -#}
-with source as (
+with source_all as (
     select
         event_id as raw_event_id,
         customer_id as raw_customer_id,
@@ -19,6 +25,8 @@ with source as (
         _landed_at
     from {{ source('web', 'events') }}
 ),
+
+{{ incremental_rows('source_all', 'raw_event_id', 'raw_customer_id', 'event_id') }},
 
 customers as (
     select customer_id from {{ ref('base_crm__customers') }}
