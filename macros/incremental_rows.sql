@@ -50,18 +50,16 @@ stale_keys as (
 ),
 
 touched_keys as (
+    -- one scan of raw: rows landed since the last run, and rows of CRM-changed customers
     select {{ clean_text(raw_key) }} as touched_key
     from {{ all_rows }}
     where _landed_at > (select landed_after from watermark)
+        or {{ clean_text(raw_customer) }} in (
+            select customer_id from crm_rows
+            where _landed_at > (select landed_after from watermark)
+        )
     union
     select touched_key from stale_keys
-    union
-    select {{ clean_text(raw_key) }}
-    from {{ all_rows }}
-    where {{ clean_text(raw_customer) }} in (
-        select customer_id from crm_rows
-        where _landed_at > (select landed_after from watermark)
-    )
 ),
 
 source as (
