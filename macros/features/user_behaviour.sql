@@ -10,14 +10,14 @@
       is_seasonal_buyer   >= seasonal_min_orders (3) orders in 730 days spanning at least
                           a year, >= seasonal_min_quarter_share (75%) in one calendar quarter
       is_new_subscriber   email consent given within new_subscriber_days (30) -#}
-{% macro user_behaviour_as_of(as_of) -%}
+{% macro user_behaviour_as_of(as_of, customers=none) -%}
 with customers as (
-    select * from {{ ref('int_customers_unified') }}
+    select * from {{ feature_input('int_customers_unified', customers) }}
     where first_seen_date <= {{ as_of }}
 ),
 
 activity as (
-    select * from {{ ref('int_customer_activity_daily') }}
+    select * from {{ feature_input('int_customer_activity_daily', customers) }}
     where activity_date <= {{ as_of }}
 ),
 

@@ -12,22 +12,22 @@
       moderately_engaged  open rate >= 50% or click rate >= 20%
       low_engaged         delivered but below those
       no_data             nothing delivered in the rate window (or no email data at all) -#}
-{% macro user_engagement_as_of(as_of) -%}
+{% macro user_engagement_as_of(as_of, customers=none) -%}
 {%- set windows = [30, 90, 365] -%}
 {%- set rate_window = var('engagement_rate_window_days') -%}
 {%- set w = var('engagement_weights') -%}
 with customers as (
-    select customer_id from {{ ref('int_customers_unified') }}
+    select customer_id from {{ feature_input('int_customers_unified', customers) }}
     where first_seen_date <= {{ as_of }}
 ),
 
 activity as (
-    select * from {{ ref('int_customer_activity_daily') }}
+    select * from {{ feature_input('int_customer_activity_daily', customers) }}
     where activity_date <= {{ as_of }}
 ),
 
 messages as (
-    select * from {{ ref('int_email_messages') }}
+    select * from {{ feature_input('int_email_messages', customers) }}
     where delivered_at < {{ as_of_end(as_of) }}
         and delivered_at >= {{ dbt.dateadd(
             'day', -rate_window + 1, 'cast(' ~ as_of ~ ' as timestamp)') }}

@@ -2,7 +2,8 @@
     join, used two ways so both give the same columns from the same code:
       user_features           joins the built marts (as of var as_of)
       user_features_as_of(d)  computes all five as of date d first (point in time, for
-                              training the churn model on a past cutoff) -#}
+                              training the churn model on a past cutoff); given a
+                              relation of customer ids, for those customers only -#}
 {% macro join_user_features(rfm, engagement, lifecycle, behaviour, preferences, as_of) -%}
 with rfm as (
     select * from {{ rfm }}
@@ -97,13 +98,13 @@ select * from final
 {%- endmacro %}
 
 
-{% macro user_features_as_of(as_of) -%}
+{% macro user_features_as_of(as_of, customers=none) -%}
     {{ join_user_features(
-        '(' ~ user_rfm_as_of(as_of) ~ ')',
-        '(' ~ user_engagement_as_of(as_of) ~ ')',
-        '(' ~ user_lifecycle_as_of(as_of) ~ ')',
-        '(' ~ user_behaviour_as_of(as_of) ~ ')',
-        '(' ~ user_preferences_as_of(as_of) ~ ')',
+        '(' ~ user_rfm_as_of(as_of, customers) ~ ')',
+        '(' ~ user_engagement_as_of(as_of, customers) ~ ')',
+        '(' ~ user_lifecycle_as_of(as_of, customers) ~ ')',
+        '(' ~ user_behaviour_as_of(as_of, customers) ~ ')',
+        '(' ~ user_preferences_as_of(as_of, customers) ~ ')',
         as_of
     ) }}
 {%- endmacro %}

@@ -39,7 +39,7 @@
 
 {#- Every stage change per customer up to `as_of`: one row per (customer, day the
     stage changed), with the stage before. Used by user_lifecycle_as_of. -#}
-{% macro lifecycle_changes_as_of(as_of) -%}
+{% macro lifecycle_changes_as_of(as_of, customers=none) -%}
 {%- set day_number = "dbt_day_number" -%}
 with customers as (
     select
@@ -47,7 +47,7 @@ with customers as (
         cast(signed_up_at as date) as signup_date,
         cast(unsubscribed_at as date) as crm_unsubscribed_date,
         first_seen_date
-    from {{ ref('int_customers_unified') }}
+    from {{ feature_input('int_customers_unified', customers) }}
     where first_seen_date <= {{ as_of }}
 ),
 
@@ -59,7 +59,7 @@ day_events as (
         case when messages_opened + messages_clicked + sessions + orders > 0
             then 1 else 0 end as interacted,
         case when unsubscribes + spam_complaints > 0 then 1 else 0 end as unsubscribed
-    from {{ ref('int_customer_activity_daily') }}
+    from {{ feature_input('int_customer_activity_daily', customers) }}
     where activity_date <= {{ as_of }}
         and (orders > 0 or unsubscribes + spam_complaints > 0
              or messages_opened + messages_clicked + sessions > 0)
@@ -127,13 +127,13 @@ states as (
         point_date,
         signup_date,
         least(crm_unsubscribed_date, min(case when unsubscribed > 0 then point_date end) over (
-            partition by customer_id order by point_date rows unbounded preceding
+            partition by customer_id order by {{ day_number }} rows unbounded preceding
         )) as unsubscribed_date,
         max(case when orders > 0 then point_date end) over (
-            partition by customer_id order by point_date rows unbounded preceding
+            partition by customer_id order by {{ day_number }} rows unbounded preceding
         ) as last_order_date,
         max(case when interacted > 0 then point_date end) over (
-            partition by customer_id order by point_date rows unbounded preceding
+            partition by customer_id order by {{ day_number }} rows unbounded preceding
         ) as last_interaction_date,
         sum(orders) over (
             partition by customer_id order by {{ day_number }}
@@ -175,9 +175,9 @@ select * from final
 {%- endmacro %}
 
 
-{% macro user_lifecycle_as_of(as_of) -%}
+{% macro user_lifecycle_as_of(as_of, customers=none) -%}
 with changes as (
-    {{ lifecycle_changes_as_of(as_of) }}
+    {{ lifecycle_changes_as_of(as_of, customers) }}
 ),
 
 latest as (

@@ -6,20 +6,20 @@
                         first opens and clicks (a click counts twice), when they have at
                         least preference_min_interactions; else the whole base's
                         (send_time_source says which) -#}
-{% macro user_preferences_as_of(as_of) -%}
+{% macro user_preferences_as_of(as_of, customers=none) -%}
 {%- set cw = var('category_weights') -%}
 with customers as (
-    select customer_id from {{ ref('int_customers_unified') }}
+    select customer_id from {{ feature_input('int_customers_unified', customers) }}
     where first_seen_date <= {{ as_of }}
 ),
 
 categories as (
-    select * from {{ ref('int_customer_category_daily') }}
+    select * from {{ feature_input('int_customer_category_daily', customers) }}
     where activity_date <= {{ as_of }}
 ),
 
 messages as (
-    select * from {{ ref('int_email_messages') }}
+    select * from {{ feature_input('int_email_messages', customers) }}
 ),
 
 category_scores as (

@@ -9,9 +9,9 @@
                    ties share the lowest score of their group
     rfm_segment    looked up in the rfm_segments seed by (r_score, f_score); customers
                    without a completed order are (0, 0): 'prospects' -#}
-{% macro user_rfm_as_of(as_of) -%}
+{% macro user_rfm_as_of(as_of, customers=none) -%}
 with customers as (
-    select customer_id, first_seen_date from {{ ref('int_customers_unified') }}
+    select customer_id, first_seen_date from {{ feature_input('int_customers_unified', customers) }}
     where first_seen_date <= {{ as_of }}
 ),
 
@@ -21,7 +21,7 @@ data_start as (
 ),
 
 activity as (
-    select * from {{ ref('int_customer_activity_daily') }}
+    select * from {{ feature_input('int_customer_activity_daily', customers) }}
     where activity_date <= {{ as_of }}
 ),
 

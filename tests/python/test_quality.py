@@ -49,13 +49,17 @@ def test_validation_flags_bad_values_and_keeps_good_ones(tmp_path):
 
 def test_a_large_relation_is_validated_on_a_key_sample_with_whole_keys():
     con = duckdb.connect()
-    con.execute("create table t as select (i % 500)::varchar as k, i from range(5000) r(i)")
+    con.execute("create table t as select (i % 10000)::varchar as k, i "
+                "from range(100000) r(i)")  # 10 rows per key
     suite = suites.Suite("t", checks=(), key="k")
-    frame, total = validate.read_frame(con, "select * from t", suite, max_rows=50)
-    assert total == 5000
-    assert frame.k.nunique() == 50 and len(frame) == 500  # every row of a sampled key
-    again, _ = validate.read_frame(con, "select * from t", suite, max_rows=50)
+    frame, total = validate.read_frame(con, "select * from t", suite, max_rows=5000)
+    assert total == 100_000
+    assert 4000 <= len(frame) <= 6000  # about max_rows rows: ~5% of the keys
+    assert len(frame) == 10 * frame.k.nunique()  # every row of a sampled key
+    again, _ = validate.read_frame(con, "select * from t", suite, max_rows=5000)
     assert set(again.k) == set(frame.k)
+    whole, _ = validate.read_frame(con, "select * from t", suite, max_rows=100_000)
+    assert len(whole) == 100_000
 
 
 def test_pii_never_reaches_a_validator():

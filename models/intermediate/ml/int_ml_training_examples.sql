@@ -1,5 +1,6 @@
 {#- Point-in-time training examples for the churn and value models.
-    For two cutoffs, every customer known then, with user_features computed as of the
+    For two cutoffs, every customer of the fit sample (int_ml_fit_customers: all of
+    them up to var ml_max_fit_rows) known then, with user_features computed as of the
     cutoff (user_features_as_of: nothing after it) and the outcome in the
     churn_horizon_days after it:
       holdout_train  cutoff = as_of - 2H: fit here, to evaluate on ...
@@ -11,13 +12,14 @@
     ('holdout_train', dbt.dateadd('day', -2 * h, as_of_date())),
     ('holdout_test', dbt.dateadd('day', -h, as_of_date())),
 ] -%}
+{%- set fit_customers = ref('int_ml_fit_customers') -%}
 with activity as (
-    select * from {{ ref('int_customer_activity_daily') }}
+    select * from {{ feature_input('int_customer_activity_daily', fit_customers) }}
 ),
 
 {% for role, cutoff in cutoffs %}
 features_{{ role }} as (
-    {{ user_features_as_of('cast(' ~ cutoff ~ ' as date)') }}
+    {{ user_features_as_of('cast(' ~ cutoff ~ ' as date)', fit_customers) }}
 ),
 
 outcomes_{{ role }} as (

@@ -45,10 +45,23 @@ def iter_frames(relation, batch_rows: int) -> Iterator[pd.DataFrame]:
         else relation.arrow()
     if hasattr(reader, "read_next_batch"):
         for batch in reader:
-            yield batch.to_pandas()
+            yield to_pandas(batch)
     else:  # an Arrow table
         for batch in reader.to_batches(max_chunksize=batch_rows):
-            yield batch.to_pandas()
+            yield to_pandas(batch)
+
+
+def to_pandas(batch) -> pd.DataFrame:
+    """An Arrow batch as pandas, decimals (DECIMAL and HUGEINT sums) as float64 like
+    DuckDB's own .df(): Arrow would give Python Decimal objects, which made encoding
+    a 250k-row batch 2 s of pd.to_numeric instead of milliseconds."""
+    import pyarrow as pa
+
+    columns = []
+    for field, column in zip(batch.schema, batch.columns):
+        columns.append(column.cast(pa.float64()) if pa.types.is_decimal(field.type)
+                       else column)
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names).to_pandas()
 
 
 def _takes_batch_size(relation) -> bool:
