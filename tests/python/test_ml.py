@@ -247,3 +247,30 @@ def test_too_little_data_falls_back_to_rules(generated, tmp_path):
     assert statuses == {"churn": "rule_based", "value": "rule_based", "clusters": "rule_based"}
     assert rule_based[:3] == (True, True, True) and rule_based[3] == 1200
     assert 2 <= rule_based[4] <= 7  # one prior per lifecycle stage
+
+
+def test_training_examples_cover_a_bounded_deterministic_sample(generated, tmp_path):
+    """Above ml_max_fit_rows customers, the point-in-time examples are computed for that
+    many customers only: those with the smallest md5(seed:customer_id), as documented."""
+    import hashlib
+
+    db = tmp_path / "w.duckdb"
+    shutil.copy(generated.db, db)
+    cap = 300
+    run_dbt(db, tmp_path, "build", "--select", "int_ml_fit_customers",
+            "int_ml_training_examples", "--exclude", "test_type:unit", "--vars",
+            f"{{ml_max_fit_rows: {cap}, ml_random_state: 7}}")
+    con = duckdb.connect(str(db), read_only=True)
+    customers = [r[0] for r in con.execute(
+        "select customer_id from intermediate.int_customers_unified").fetchall()]
+    sample = {r[0] for r in con.execute(
+        "select customer_id from intermediate.int_ml_fit_customers").fetchall()}
+    examples = con.execute("select example_role, customer_id "
+                           "from intermediate.int_ml_training_examples").df()
+    con.close()
+    assert len(customers) > cap
+    expected = sorted(customers, key=lambda c: (hashlib.md5(f"7:{c}".encode()).hexdigest(), c))
+    assert sample == set(expected[:cap])
+    assert set(examples.customer_id) <= sample
+    for role, rows in examples.groupby("example_role"):
+        assert 0.5 * cap <= len(rows) <= cap, role  # customers known at that cutoff
