@@ -274,3 +274,49 @@ def test_training_examples_cover_a_bounded_deterministic_sample(generated, tmp_p
     assert set(examples.customer_id) <= sample
     for role, rows in examples.groupby("example_role"):
         assert 0.5 * cap <= len(rows) <= cap, role  # customers known at that cutoff
+
+
+def test_training_examples_are_computed_only_when_a_refit_may_happen(generated, tmp_path):
+    """Between refits the point-in-time examples are kept (not computed) and the fits
+    keep their model; past the cadence, or with other settings, they are computed."""
+    db = tmp_path / "w.duckdb"
+    shutil.copy(generated.db, db)
+    con = duckdb.connect(str(db), read_only=True)
+    last = con.execute("select max(activity_date) "
+                       "from intermediate.int_customer_activity_daily").fetchone()[0]
+    con.close()
+    small = "ml_gate_min_history_days: 60, churn_horizon_days: 45, ml_refit_every_days: 7"
+
+    def build(days_back: int, extra: str = "") -> tuple[set, set]:
+        as_of = (pd.Timestamp(last) - pd.Timedelta(days=days_back)).date().isoformat()
+        run_dbt(db, tmp_path, "build", "--select", "+int_ml_training_examples",
+                "ml_churn_fit", "ml_value_fit", "--exclude", "test_type:unit", "--vars",
+                f"{{as_of: '{as_of}', {small}{extra}}}")
+        c = duckdb.connect(str(db), read_only=True)
+        try:
+            examples = {r[0] for r in c.execute(
+                "select distinct as_of_date from intermediate.int_ml_training_examples"
+            ).fetchall()}
+            fits = {r for r in c.execute(
+                "select run_id, status from ml.ml_churn_fit union all "
+                "select run_id, status from ml.ml_value_fit").fetchall()}
+        finally:
+            c.close()
+        return examples, fits
+
+    con = duckdb.connect(str(db))
+    for table in ("ml_churn_fit", "ml_value_fit"):
+        con.execute(f"drop table if exists ml.{table}")
+    con.close()
+    first_examples, first_fits = build(20)
+    assert {s for _, s in first_fits} == {"accepted"}
+    kept_examples, kept_fits = build(17)  # 3 days later: within the cadence
+    assert kept_examples == first_examples and kept_fits == first_fits
+    due_examples, due_fits = build(10)  # 10 days after the fit: due
+    assert due_examples != first_examples and not due_fits & first_fits
+    again, _ = build(10, ", ml_max_fit_rows: 150000")  # other settings: computed again
+    con = duckdb.connect(str(db), read_only=True)
+    settings = con.execute("select distinct examples_settings "
+                           "from intermediate.int_ml_training_examples").fetchall()
+    con.close()
+    assert again == due_examples and settings == [("horizon=45;max_fit_rows=150000;seed=42",)]

@@ -6,7 +6,16 @@
       holdout_train  cutoff = as_of - 2H: fit here, to evaluate on ...
       holdout_test   cutoff = as_of - H:  ... the later period (a temporal holdout)
     The production fit uses holdout_test's rows (the most recent outcomes) and scores
-    user_features as of as_of. Grain: customer_id + example_role. -#}
+    user_features as of as_of. Grain: customer_id + example_role.
+    Computed in full only when the fits may refit (ml_examples_due: a refit is due by
+    var ml_refit_every_days, settings changed, no accepted fit); otherwise the rows are
+    kept as they are and nothing is computed. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='sync_all_columns',
+    pre_hook="{% if is_incremental() and ml_examples_due() %}delete from {{ this }}{% endif %}"
+) }}
 {%- set h = var('churn_horizon_days') -%}
 {%- set cutoffs = [
     ('holdout_train', dbt.dateadd('day', -2 * h, as_of_date())),
@@ -41,7 +50,8 @@ examples_{{ role }} as (
         coalesce(outcomes.next_orders, 0) as next_orders,
         coalesce(outcomes.next_revenue, 0) as next_revenue,
         coalesce(outcomes.next_orders, 0) = 0 as is_churned,
-        outcomes.next_order_date
+        outcomes.next_order_date,
+        '{{ ml_examples_settings() }}' as examples_settings
     from features_{{ role }} as features
     left join outcomes_{{ role }} as outcomes
         on features.customer_id = outcomes.customer_id
@@ -55,4 +65,8 @@ final as (
     {% endfor %}
 )
 
+{% if ml_examples_due() %}
 select * from final
+{% else %}
+select * from {{ this }} where 1 = 0  -- kept: the fits reuse their model this run
+{% endif %}
