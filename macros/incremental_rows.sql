@@ -5,7 +5,8 @@
     an incremental run reclassifies every raw row of each key it touches and replaces
     those rows (delete+insert on _source_file, _source_row). A key is touched when
     - a row with that key landed since the last run (minus staging_lookback_hours);
-    - a row built from it was re-landed or is gone from raw (a changed file);
+    - a row built from it was re-landed or is gone from raw (a changed file: found by
+      per-file counts and landing times, not a row-level join of table and raw);
     - its customer is new or changed in the CRM (unknown_customer_id may no longer hold).
     Keyless rows landed since the last run are added as they come. When the CRM lands
     for the first time every row's customer check changes, so every row is redone.
@@ -20,7 +21,8 @@
 watermark as (
     select
         {{ dbt.dateadd('hour', -var('staging_lookback_hours'), 'max(_landed_at)') }}
-            as landed_after
+            as landed_after,
+        max(_landed_at) as max_built
     from {{ this }}
 ),
 
@@ -39,25 +41,34 @@ first_crm_landing as (
     from crm_rows
 ),
 
+-- files whose landed rows are no longer the ones built (a file re-landed or gone):
+-- per-file counts and landing times, two cheap aggregates instead of a row-level
+-- anti-join of the whole table against the whole of raw
+changed_files as (
+    {{ changed_source_files(this, all_rows, 'max_built') }}
+),
+
 stale_keys as (
-    select built.{{ key }} as touched_key
-    from {{ this }} as built
-    left join {{ all_rows }} as landed
-        on built._source_file = landed._source_file
-        and built._source_row = landed._source_row
-        and built._landed_at = landed._landed_at
-    where landed._source_row is null
+    select {{ key }} as touched_key
+    from {{ this }}
+    where _source_file in (select _source_file from changed_files)
 ),
 
 touched_keys as (
-    -- one scan of raw: rows landed since the last run, and rows of CRM-changed customers
+    -- rows landed since the last run (the landing-time filter skips old row groups)
     select {{ clean_text(raw_key) }} as touched_key
     from {{ all_rows }}
     where _landed_at > (select landed_after from watermark)
-        or {{ clean_text(raw_customer) }} in (
-            select customer_id from crm_rows
-            where _landed_at > (select landed_after from watermark)
-        )
+    {%- if incremental_crm_changed() %}
+    union
+    -- rows of customers new or changed in the CRM since the last run
+    select {{ clean_text(raw_key) }} as touched_key
+    from {{ all_rows }}
+    where {{ clean_text(raw_customer) }} in (
+        select customer_id from crm_rows
+        where _landed_at > (select landed_after from watermark)
+    )
+    {%- endif %}
     union
     select touched_key from stale_keys
 ),
@@ -80,11 +91,60 @@ source as (
 {% macro delete_stale_rows(raw_relation) -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
-    where not exists (
+    where _source_file in (
+        {{ changed_source_files(this, raw_relation) }}
+    )
+    and not exists (
         select 1 from {{ raw_relation }} as landed
         where landed._source_file = {{ this }}._source_file
             and landed._source_row = {{ this }}._source_row
             and landed._landed_at = {{ this }}._landed_at
     )
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- The source files whose rows in `built` are not exactly the rows in `landed`: a file
+    landed again (its rows carry a new landing time) or removed from raw. Compared by
+    per-file row count and first and last landing time; with `up_to` (a column of the
+    watermark CTE) only raw rows landed up to then count, so files that merely gained
+    new rows since the build are not "changed". -#}
+{% macro changed_source_files(built, landed, up_to=none) -%}
+    select coalesce(b._source_file, l._source_file) as _source_file
+    from (
+        select _source_file, count(*) as n, min(_landed_at) as first_at,
+            max(_landed_at) as last_at
+        from {{ built }}
+        group by 1
+    ) as b
+    full outer join (
+        select _source_file, count(*) as n, min(_landed_at) as first_at,
+            max(_landed_at) as last_at
+        from {{ landed }}
+        {%- if up_to %}
+        where _landed_at <= (select {{ up_to }} from watermark)
+        {%- endif %}
+        group by 1
+    ) as l
+        on b._source_file = l._source_file
+    where b.n is null or l.n is null or b.n != l.n
+        or b.first_at != l.first_at or b.last_at != l.last_at
+{%- endmacro %}
+
+
+{#- Whether any CRM row landed since this model's last build (new or changed
+    customers): only then are the rows of those customers looked for in raw. Decided
+    when the model runs, from the data. -#}
+{% macro incremental_crm_changed() -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set q -%}
+        select count(*) > 0 from {{ source('crm', 'customers') }}
+        where _landed_at > (
+            select {{ dbt.dateadd('hour', -var('staging_lookback_hours'), 'max(_landed_at)') }}
+            from {{ this }}
+        )
+    {%- endset -%}
+    {{ return(run_query(q).rows[0][0]) }}
 {%- endmacro %}
