@@ -38,6 +38,10 @@ def test_appended_day_is_the_next_day_with_new_ids(generated, tmp_path):
     assert pd.to_datetime(day.event_at, utc=True).dt.date.nunique() == 1
     assert pd.to_datetime(day.event_at, utc=True).min().date() == \
         (newest + pd.Timedelta(days=1)).date()
+    # a real day's volume, not one of the sparse far-future days of planted bad rows
+    busiest = generated.scalar("select max(n) from (select count(*) as n "
+                               "from staging.stg_web__events group by cast(event_at as date))")
+    assert n >= 0.2 * busiest
 
 
 def test_sizes_parse():
