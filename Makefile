@@ -6,9 +6,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 LANDING ?= data/landing
+CHROMIUM ?= /usr/bin/chromium
+REPORT ?= reports/segment_report.html
 DEMO_ARGS ?= --customers 2000 --days 365 --seed 42
 
-.PHONY: install build demo-data land dbt-build test lint docs bench clean
+.PHONY: install build demo-data land dbt-build test lint docs report browser bench clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,18 +38,40 @@ dbt-build: install
 build: demo-data land dbt-build
 
 lint: install
-	$(BIN)/ruff check src tests python_models
+	$(BIN)/ruff check src tests python_models benchmarks
 
-test: install lint
+test: install lint browser
 	$(BIN)/pytest
+
+# Debian's Chromium for the browser tests (report and dbt docs), pinned; Debian drops
+# superseded builds from its mirror, so a missing pin falls back to the current build,
+# loudly. Needs root (CI and these machines run as root) or an installed chromium.
+CHROMIUM_VERSION ?= 150.0.7871.100-1~deb12u1
+browser:
+	@if command -v $(CHROMIUM) >/dev/null 2>&1; then \
+		echo "chromium: $$($(CHROMIUM) --version 2>/dev/null)"; \
+	else \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y --no-install-recommends chromium=$(CHROMIUM_VERSION) \
+		|| { apt-get update && apt-get install -y --no-install-recommends \
+		     chromium=$(CHROMIUM_VERSION); } \
+		|| { echo "WARNING: chromium $(CHROMIUM_VERSION) is no longer on the mirror;" \
+		          "installing the current Debian build"; \
+		     apt-get install -y --no-install-recommends chromium; }; \
+	fi
 
 # make bench SIZES=1M,10M   (100M on demand: SIZES=100M; needs ~25 min and ~40 GB disk)
 SIZES ?= 1M,10M
 bench: install
 	$(BIN)/python benchmarks/bench.py --sizes $(SIZES)
 
+# dbt docs for the built warehouse; open with `.venv/bin/dbt docs serve` (port 8080)
 docs: install
 	$(BIN)/dbt docs generate
+
+# the static HTML segment report (works offline; open it in any browser)
+report: install
+	$(BIN)/cseg report --out $(REPORT)
 
 clean:
 	rm -rf target logs warehouse.duckdb warehouse.duckdb.wal .duckdb_tmp

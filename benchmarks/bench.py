@@ -253,7 +253,7 @@ def markdown(rows: list[tuple[dict, dict]]) -> str:
             + (f"{s['pandas_vs_capped_time']:.1f}x, {s['pandas_vs_capped_rss']:.1f}x | "
                if capped else "- | ")
             + f"{s['full_build_peak_rss_mb'] / 1024:.1f} GB |")
-    for (_, a), (_, b) in zip(rows, rows[1:]):
+    for (_, a), (_, b) in zip(rows, rows[1:], strict=False):
         a, b = a["summary"], b["summary"]
         lines += ["", f"Scaling {b['events']:,} / {a['events']:,} events: full build "
                       f"{b['full_build_seconds'] / a['full_build_seconds']:.1f}x the time, "

@@ -62,7 +62,10 @@ def model(dbt, session):
     sql["segment_facts"] = f"""
         select
             (select count(*) from ({sql['user_segments']})) as user_segments_rows,
-            (select count(distinct customer_id) from ({customers})) as known_customers,
+            -- customers known by the as-of date (a build as of a past date covers those)
+            (select count(distinct customer_id) from ({customers})
+             where first_seen_date <= (select max(as_of_date) from ({sql['user_segments']})))
+                as known_customers,
             (select count(*) from ({sql['user_segments']}) where is_exportable)
                 as exportable_rows"""
 

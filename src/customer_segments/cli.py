@@ -67,6 +67,22 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from .report import build_report
+
+    def day(text: str | None):
+        return date.fromisoformat(text) if text else None
+
+    result = build_report(args.db, args.out, from_date=day(args.from_date),
+                          to_date=day(args.to_date))
+    print(f"report: {result.path} ({len(result.charts)} charts)")
+    for chart, why in result.empty.items():
+        print(f"  empty: {chart}: {why}")
+    return 0
+
+
 def _cmd_gates(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -129,6 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--skip-gates", action="store_true",
                    help="export even when a quality gate fails (an operator's override)")
     e.set_defaults(func=_cmd_export)
+
+    r = sub.add_parser("report", help="write the static HTML segment report (offline)")
+    r.add_argument("--db", default=str(config.db_path()))
+    r.add_argument("--out", default=str(config.project_root() / "reports" /
+                                        "segment_report.html"))
+    r.add_argument("--from-date", help="lifecycle flow from this snapshot (YYYY-MM-DD; "
+                   "default: the one before --to-date)")
+    r.add_argument("--to-date", help="lifecycle flow to this snapshot (default: the newest)")
+    r.set_defaults(func=_cmd_report)
 
     g = sub.add_parser("gates", help="evaluate the export gates (build, expectations, "
                        "volume, freshness, models); exit 1 if any is at error")

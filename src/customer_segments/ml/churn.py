@@ -70,6 +70,34 @@ def lift_at(y: np.ndarray, p: np.ndarray, share: float = 0.2) -> float:
     return float(y[top].mean() / base) if base > 0 else float("nan")
 
 
+def calibration_curve(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict]:
+    """Equal-count bins of the predictions: mean predicted probability against the share
+    that churned (a calibrated model sits on the diagonal)."""
+    y, p = np.asarray(y).astype(int), np.asarray(p, dtype=float)
+    order = np.argsort(p, kind="stable")
+    return [{"bin": i + 1, "mean_predicted": round(float(p[c].mean()), 4),
+             "observed_rate": round(float(y[c].mean()), 4), "customers": int(len(c))}
+            for i, c in enumerate(np.array_split(order, bins)) if len(c)]
+
+
+def lift_curve(y: np.ndarray, p: np.ndarray, groups: int = 10) -> list[dict]:
+    """Customers ranked by predicted risk, in tenths: the churn rate of each tenth and
+    the cumulative lift over the base rate (top 10%, top 20%, ...)."""
+    y, p = np.asarray(y).astype(int), np.asarray(p, dtype=float)
+    base = y.mean() if len(y) else 0.0
+    order = np.argsort(-p, kind="stable")
+    out, seen, churned = [], 0, 0
+    for i, c in enumerate(np.array_split(order, groups)):
+        if not len(c):
+            continue
+        seen, churned = seen + len(c), churned + int(y[c].sum())
+        out.append({"decile": i + 1, "churn_rate": round(float(y[c].mean()), 4),
+                    "cumulative_share": round(seen / len(y), 4),
+                    "cumulative_lift": round(float(churned / seen / base), 4) if base
+                    else None})
+    return out
+
+
 def churn_metrics(y: np.ndarray, p: np.ndarray) -> dict:
     y = np.asarray(y).astype(int)
     both = len(set(y)) > 1
@@ -81,6 +109,8 @@ def churn_metrics(y: np.ndarray, p: np.ndarray) -> dict:
         "brier": float(brier_score_loss(y, p)),
         "calibration_error": calibration_error(y, p),
         "lift_top_20": lift_at(y, p, 0.2),
+        "calibration_curve": calibration_curve(y, p),
+        "lift_curve": lift_curve(y, p),
     }
 
 

@@ -58,8 +58,8 @@ def to_pandas(batch) -> pd.DataFrame:
     import pyarrow as pa
 
     columns = []
-    for field, column in zip(batch.schema, batch.columns):
-        columns.append(column.cast(pa.float64()) if pa.types.is_decimal(field.type)
+    for spec, column in zip(batch.schema, batch.columns, strict=True):
+        columns.append(column.cast(pa.float64()) if pa.types.is_decimal(spec.type)
                        else column)
     return pa.RecordBatch.from_arrays(columns, names=batch.schema.names).to_pandas()
 
