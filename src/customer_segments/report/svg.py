@@ -25,6 +25,24 @@ def _t(x: float, y: float, text: str, *, anchor: str = "middle", size: int = 11,
             f'font-weight="{weight}" fill="{fill}"{transform}{klass}>{escape(str(text))}</text>')
 
 
+def _legend(names, left: float, step: int = 170) -> list[str]:
+    """A colour key along the top: one swatch and name per series, in palette order."""
+    out = []
+    for j, name in enumerate(names):
+        x = left + j * step
+        out.append(f'<rect x="{x}" y="8" width="12" height="12" '
+                   f'fill="{PALETTE[j % len(PALETTE)]}"/>')
+        out.append(_t(x + 17, 18, name, anchor="start"))
+    return out
+
+
+def _axis_labels(x_label: str, x_at: tuple[float, float], y_label: str, y_mid: float
+                 ) -> list[str]:
+    """The two axis titles (class axis-label: the browser test counts them)."""
+    return [_t(*x_at, x_label, weight="bold", cls="axis-label"),
+            _t(14, y_mid, y_label, rotate=-90, weight="bold", cls="axis-label")]
+
+
 def figure(chart_id: str, title: str, svg: str, reading: str) -> str:
     return (f'<figure class="chart" id="chart-{chart_id}" data-chart="{chart_id}">'
             f'<h3>{escape(title)}</h3>{svg}<figcaption>{escape(reading)}</figcaption></figure>')
@@ -87,14 +105,9 @@ def hbar(chart_id: str, title: str, labels: Sequence[str],
                         f'<title>{escape(label)}, {escape(name)}: {escape(fmt(v))}</title></rect>')
             body.append(_t(left + w + 4, y + 9, fmt(v), anchor="start", size=10))
     if len(names) > 1:
-        for j, name in enumerate(names):
-            x = left + j * 170
-            body.append(f'<rect x="{x}" y="8" width="12" height="12" '
-                        f'fill="{PALETTE[j % len(PALETTE)]}"/>')
-            body.append(_t(x + 17, 18, name, anchor="start"))
-    body.append(_t(left + plot_w / 2, height - 6, x_label, weight="bold", cls="axis-label"))
-    body.append(_t(14, top + group_h * len(labels) / 2, y_label, rotate=-90, weight="bold",
-                   cls="axis-label"))
+        body += _legend(names, left)
+    body += _axis_labels(x_label, (left + plot_w / 2, height - 6), y_label,
+                         top + group_h * len(labels) / 2)
     return figure(chart_id, title, _svg(width, height, "".join(body), title), reading)
 
 
@@ -125,13 +138,8 @@ def vbar_stacked(chart_id: str, title: str, categories: Sequence[str],
                             f'height="{h:.1f}" fill="{PALETTE[j % len(PALETTE)]}"><title>'
                             f'{escape(str(cat))}, {escape(name)}: {v:,.0f}</title></rect>')
         body.append(_t(x + bw * 0.38, top + plot_h + 14, cat, size=10))
-    for j, name in enumerate(stacks):
-        lx = left + j * 160
-        body.append(f'<rect x="{lx}" y="8" width="12" height="12" '
-                    f'fill="{PALETTE[j % len(PALETTE)]}"/>')
-        body.append(_t(lx + 17, 18, name, anchor="start"))
-    body.append(_t(left + plot_w / 2, height - 8, x_label, weight="bold", cls="axis-label"))
-    body.append(_t(14, top + plot_h / 2, y_label, rotate=-90, weight="bold", cls="axis-label"))
+    body += _legend(stacks, left, step=160)
+    body += _axis_labels(x_label, (left + plot_w / 2, height - 8), y_label, top + plot_h / 2)
     return figure(chart_id, title, _svg(width, height, "".join(body), title), reading)
 
 
@@ -142,7 +150,7 @@ def _blend(share: float, low: str = "#f4f7fb", high: str = "#1f4e8c") -> str:
     return "#" + "".join(f"{round(x + (y - x) * share):02x}" for x, y in zip(a, b, strict=True))
 
 
-def _diverging(index: float) -> str:
+def diverging(index: float) -> str:
     """Colour for a ratio to the average: blue below 1, orange above, white at 1."""
     if not math.isfinite(index):
         return "#ffffff"
@@ -178,15 +186,9 @@ def heatmap(chart_id: str, title: str, rows: Sequence[str], cols: Sequence[str],
                         f'{escape(str(cols[j]))}: {escape(text)}</title></rect>')
             body.append(_t(x + cell_w / 2 - 1, y + cell_h / 2 + 3, text, size=10,
                            fill="#fff" if dark else "#222"))
-    body.append(_t(left + cell_w * len(cols) / 2, height - 10, x_label, weight="bold",
-                   cls="axis-label"))
-    body.append(_t(14, top + cell_h * len(rows) / 2, y_label, rotate=-90, weight="bold",
-                   cls="axis-label"))
+    body += _axis_labels(x_label, (left + cell_w * len(cols) / 2, height - 10), y_label,
+                         top + cell_h * len(rows) / 2)
     return figure(chart_id, title, _svg(width, height, "".join(body), title), reading)
-
-
-def diverging(index: float) -> str:
-    return _diverging(index)
 
 
 def lines(chart_id: str, title: str, series: dict[str, Sequence[tuple[float, float]]], *,
@@ -239,9 +241,6 @@ def lines(chart_id: str, title: str, series: dict[str, Sequence[tuple[float, flo
             body.append(f'<circle class="mark" cx="{x:.1f}" cy="{y:.1f}" r="3.5" '
                         f'fill="{colour}"><title>{escape(name)}: {x_fmt(rx)}, '
                         f'{y_fmt(ry)}</title></circle>')
-        lx = left + j * 170
-        body.append(f'<rect x="{lx}" y="8" width="12" height="12" fill="{colour}"/>')
-        body.append(_t(lx + 17, 18, name, anchor="start"))
-    body.append(_t(left + plot_w / 2, height - 8, x_label, weight="bold", cls="axis-label"))
-    body.append(_t(14, top + plot_h / 2, y_label, rotate=-90, weight="bold", cls="axis-label"))
+    body += _legend(series, left)
+    body += _axis_labels(x_label, (left + plot_w / 2, height - 8), y_label, top + plot_h / 2)
     return figure(chart_id, title, _svg(width, height, "".join(body), title), reading)
