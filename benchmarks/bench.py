@@ -39,6 +39,10 @@ def parse_size(text: str) -> int:
     return int(float(text.rstrip("KMB")) * scale)
 
 
+class StepFailed(Exception):
+    """A benchmark step exited non-zero; the steps measured before it are kept."""
+
+
 def run_step(name: str, cmd: list[str], env: dict | None = None, log: Path | None = None
              ) -> dict:
     """Run cmd in a child process; wall seconds and the child's peak RSS (MB)."""
@@ -59,7 +63,10 @@ def run_step(name: str, cmd: list[str], env: dict | None = None, log: Path | Non
           flush=True)
     if code != 0:
         tail = log.read_text()[-3000:] if log else ""
-        raise SystemExit(f"{name} failed (rc={code}); see {log}\n{tail}")
+        errors = [line.strip() for line in tail.splitlines() if "Error" in line][-3:]
+        raise StepFailed(f"{name} failed (rc={code}) after {seconds:.0f} s, peak "
+                         f"{usage.ru_maxrss / 1024:.0f} MB: {' | '.join(errors)[:600]} "
+                         f"(log: {log})")
     return result
 
 
@@ -112,12 +119,15 @@ def append_day(landing: Path, out: Path) -> int:
     return con.execute("select count(*) from day").fetchone()[0]
 
 
-def bench_size(size: int, args, results_dir: Path) -> dict:
-    label = args.label_for(size)
+def bench_size(size: int, args, record: dict) -> None:
+    """Run every step for one size into `record` (steps as they finish, then the
+    summary), so a failed step leaves the measurements before it."""
+    label = record["label"]
     data = Path(args.data_dir) / label
     print(f"[{label}] events {size:,}", flush=True)
     data.mkdir(parents=True, exist_ok=True)
-    steps = {"generate": generate(size, data, args.seed, Path(args.data_dir) / "generate.log")}
+    steps = record["steps"]
+    steps["generate"] = generate(size, data, args.seed, Path(args.data_dir) / "generate.log")
     work = data / "run"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -194,7 +204,7 @@ def bench_size(size: int, args, results_dir: Path) -> dict:
                                                 2)
     if not args.keep:
         shutil.rmtree(work / "spill", ignore_errors=True)
-    return {"label": label, "steps": steps, "summary": summary}
+    record["summary"] = summary
 
 
 def slowest_nodes(run_results: Path, n: int = 12) -> list[dict]:
@@ -218,7 +228,9 @@ def newest_per_size(results_dir: Path) -> list[tuple[dict, dict]]:
         except ValueError:
             continue
         for size in run.get("sizes", []):
-            newest[size["summary"]["events"]] = (run, size)
+            events = size.get("events") or size.get("summary", {}).get("events")
+            if events:
+                newest[events] = (run, size)
     return [newest[k] for k in sorted(newest)]
 
 
@@ -234,7 +246,8 @@ def markdown(rows: list[tuple[dict, dict]]) -> str:
               "full build (land + dbt) | incremental (1 day) | full / bare | incr. / bare | "
               "pandas / DuckDB time, RSS | pandas / capped time, RSS | peak RSS full build |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for _, size in rows:
+    complete = [(run, size) for run, size in rows if "summary" in size]
+    for _, size in complete:
         s, st = size["summary"], size["steps"]
         pandas, capped = st.get("pandas_features"), st.get("duckdb_features_capped")
 
@@ -253,7 +266,14 @@ def markdown(rows: list[tuple[dict, dict]]) -> str:
             + (f"{s['pandas_vs_capped_time']:.1f}x, {s['pandas_vs_capped_rss']:.1f}x | "
                if capped and pandas else "- | ")
             + f"{s['full_build_peak_rss_mb'] / 1024:.1f} GB |")
-    for (_, a), (_, b) in zip(rows, rows[1:], strict=False):
+    for _, size in rows:
+        if "summary" in size:
+            continue
+        done = ", ".join(f"{k} {v['seconds']:.1f} s / {v['peak_rss_mb']:.0f} MB"
+                         for k, v in size["steps"].items() if "seconds" in v)
+        lines += ["", f"{size['events']:,} events did not complete: {size.get('failed')}. "
+                      f"Measured before that: {done or 'nothing'}."]
+    for (_, a), (_, b) in zip(complete, complete[1:], strict=False):
         a, b = a["summary"], b["summary"]
         lines += ["", f"Scaling {b['events']:,} / {a['events']:,} events: full build "
                       f"{b['full_build_seconds'] / a['full_build_seconds']:.1f}x the time, "
@@ -306,8 +326,16 @@ def main(argv: list[str] | None = None) -> int:
            "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                       f"{_memory_gb():.0f} GB RAM, Python {platform.python_version()}",
            "threads": args.threads, "memory_limit": args.memory_limit, "sizes": []}
+    failed = False
     for size in sizes:
-        run["sizes"].append(bench_size(size, args, results_dir))
+        record = {"label": args.label_for(size), "events": size, "steps": {}}
+        run["sizes"].append(record)
+        try:
+            bench_size(size, args, record)
+        except StepFailed as exc:
+            record["failed"] = str(exc)
+            print(f"  FAILED: {exc}", flush=True)
+            failed = True
     run["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     name = f"bench-{started:%Y%m%dT%H%M%SZ}.json"
     (results_dir / name).write_text(json.dumps(run, indent=2))
@@ -315,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     (results_dir / "latest.md").write_text(table)
     print(table)
     print(f"results: {results_dir / name}")
-    return 0
+    return 1 if failed else 0
 
 
 def _memory_gb() -> float:

@@ -47,3 +47,15 @@ def test_appended_day_is_the_next_day_with_new_ids(generated, tmp_path):
 def test_sizes_parse():
     assert [bench.parse_size(s) for s in ("1M", "10M", "100M", "1B", "500k")] == [
         10**6, 10**7, 10**8, 10**9, 500_000]
+
+
+def test_a_failed_size_keeps_what_was_measured(tmp_path):
+    run = {"finished_at": "2026-01-01T00:00:00+00:00", "machine": "m", "threads": 2,
+           "memory_limit": "6GB", "sizes": [{
+               "label": "100M", "events": 10**8,
+               "steps": {"duckdb_features": {"seconds": 400.0, "peak_rss_mb": 6000.0}},
+               "failed": "dbt_build failed (rc=1): No space left on device"}]}
+    (tmp_path / "bench-20260101T000000Z.json").write_text(__import__("json").dumps(run))
+    text = bench.markdown(bench.newest_per_size(tmp_path))
+    assert "100,000,000 events did not complete: dbt_build failed" in text
+    assert "duckdb_features 400.0 s / 6000 MB" in text
