@@ -42,7 +42,7 @@ typed as (
     from source
 ),
 
-validated as (
+validated as {{ inline_cte() }} (
     select
         typed.*,
         case

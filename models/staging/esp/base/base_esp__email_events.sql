@@ -8,7 +8,7 @@
 
 {#- Every landed email event, typed, checked and classified (see classify_rows).
     Email events are immutable, like web events. -#}
-with source_all as (
+with source_all as {{ inline_cte() }} (
     select
         email_event_id as raw_email_event_id,
         message_id as raw_message_id,
@@ -52,7 +52,7 @@ typed as (
     from source
 ),
 
-validated as (
+validated as {{ inline_cte() }} (
     select
         typed.*,
         case

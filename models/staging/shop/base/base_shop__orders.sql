@@ -8,7 +8,7 @@
 
 {#- Every landed order row, typed, checked and classified (see classify_rows).
     stg_shop__orders reads the staged rows; quarantined_rows reads the rejects. -#}
-with source_all as (
+with source_all as {{ inline_cte() }} (
     select
         order_id as raw_order_id,
         customer_id as raw_customer_id,
@@ -56,7 +56,7 @@ typed as (
     from source
 ),
 
-validated as (
+validated as {{ inline_cte() }} (
     select
         typed.*,
         case

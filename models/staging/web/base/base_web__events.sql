@@ -9,7 +9,7 @@
 {#- Every landed tracking event, typed, checked and classified (see classify_rows).
     Events are immutable: a repeated event_id is a duplicate (same content) or a
     conflict (different content), never a new version. -#}
-with source_all as (
+with source_all as {{ inline_cte() }} (
     select
         event_id as raw_event_id,
         customer_id as raw_customer_id,
@@ -51,7 +51,7 @@ typed as (
     from source
 ),
 
-validated as (
+validated as {{ inline_cte() }} (
     select
         typed.*,
         case
