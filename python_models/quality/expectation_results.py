@@ -32,8 +32,10 @@ def model(dbt, session):
     rfm_segments = dbt.ref("rfm_segments").sql_query()
 
     suite_settings = suites.SuiteSettings(
-        rfm_segments=[r[0] for r in session.sql(
-            f"select distinct rfm_segment from ({rfm_segments})").fetchall()],
+        # sorted: the value set is stored with the results, and a rebuild must store
+        # the same text (DISTINCT has no order)
+        rfm_segments=sorted(r[0] for r in session.sql(
+            f"select distinct rfm_segment from ({rfm_segments})").fetchall()),
         rfm_score_buckets=int(settings["rfm_score_buckets"]),
         holdout_share=float(settings["holdout_share"]),
         max_quarantine_share=float(settings["quality_max_quarantine_share"]),
