@@ -90,8 +90,40 @@ source as (
 
 {% macro delete_stale_rows(raw_relation) -%}
     {%- if is_incremental() -%}
+    {#- recorded first: the models incremental by customer recompute everyone after a
+        deletion (see incremental_customers) -#}
+    insert into {{ stale_row_log() }}
+    select '{{ this.identifier }}', count(*), {{ dbt.current_timestamp() }}
+    from {{ this }}
+    where {{ stale_rows(raw_relation) }}
+    having count(*) > 0;
     delete from {{ this }}
-    where _source_file in (
+    where {{ stale_rows(raw_relation) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The log of rows deleted from the incremental base tables: created before any model
+    runs (on-run-start), as the base models run side by side. -#}
+{% macro stale_row_log() -%}
+    {{ generate_schema_name('staging', none) }}._stale_row_deletions
+{%- endmacro %}
+
+
+{% macro stale_row_log_start() -%}
+    {%- if execute -%}
+    create schema if not exists {{ generate_schema_name('staging', none) }};
+    create table if not exists {{ stale_row_log() }} (
+        model_name {{ dbt.type_string() }},
+        deleted_rows bigint,
+        deleted_at timestamp with time zone
+    );
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro stale_rows(raw_relation) -%}
+    _source_file in (
         {{ changed_source_files(this, raw_relation) }}
     )
     and not exists (
@@ -100,7 +132,6 @@ source as (
             and landed._source_row = {{ this }}._source_row
             and landed._landed_at = {{ this }}._landed_at
     )
-    {%- endif -%}
 {%- endmacro %}
 
 

@@ -25,7 +25,7 @@ from .conftest import DBT, PROJECT, Build, run_dbt
 pytestmark = pytest.mark.dbt
 
 SCHEMAS = ("staging", "intermediate", "marts", "ml", "activation", "quality", "reference")
-WHEN_IT_RAN = {"_landed_at", "landed_at", "fitted_at", "validated_at", "started_at",
+WHEN_IT_RAN = {"_landed_at", "landed_at", "_staged_at", "_built_at", "fitted_at", "validated_at", "started_at",
                "finished_at", "exported_at",
                # GX's observed statistics as text (a stdev, a mean): doubles summed in
                # parallel differ in the last bits between runs; success and counts stay
@@ -150,26 +150,44 @@ def test_an_incremental_run_equals_a_full_refresh(rebuilt, tmp_path):
     assert not differences(incremental, refreshed)
 
 
-STAGING = ["--select", "staging", "quarantined_rows", "source_reconciliation"]
+STAGING = ["--select", "staging", "quarantined_rows", "source_reconciliation",
+           "+int_customer_activity_daily", "+int_customer_category_daily"]
+BY_CUSTOMER = ("int_customer_activity_daily", "int_customer_category_daily")
 
 
 def _staging_checksums(db) -> dict:
     return {k: v for k, v in checksums(db).items()
             if k[0] == "staging" or k in {("quality", "quarantined_rows"),
-                                          ("quality", "source_reconciliation")}}
+                                          ("quality", "source_reconciliation")}
+            or k[1] in BY_CUSTOMER or k[1].startswith("int_e")
+            or k[1].startswith("int_anonymous")}
+
+
+def _build_times(db) -> dict[str, int]:
+    """How many distinct build times the rows of each by-customer model carry."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {m: con.execute(f"select count(distinct _built_at) from intermediate.{m}"
+                               ).fetchone()[0] for m in BY_CUSTOMER}
+    finally:
+        con.close()
 
 
 def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
         generated, tmp_path):
-    """New files with duplicates, conflicts, newer versions and unknown customers; then
-    the CRM learns the customer and a file is re-landed shorter. After each incremental
-    run the staging equals a full refresh of the same raw data."""
+    """New files with duplicates, conflicts, newer versions and unknown customers, web
+    events that move an anonymous id to another customer and email events that move a
+    message; then the CRM learns the customer and a file is re-landed shorter. After
+    each incremental run the staging and the models incremental by customer equal a
+    full refresh of the same raw data; the first run recomputed only the touched
+    customers, the second (rows were deleted) everyone."""
     landing = tmp_path / "landing"
     shutil.copytree(generated.landing, landing)
     db = tmp_path / "warehouse.duckdb"
     from customer_segments.land import land
 
     land(landing, db)
+    run_dbt(db, tmp_path, "seed")
     run_dbt(db, tmp_path, "run", *STAGING)
     con = duckdb.connect(str(db), read_only=True)
     events = con.execute("select * exclude (_source_file, _source_row, _extra_fields, "
@@ -182,6 +200,19 @@ def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
             order by order_id limit 3)""").df()
     customer = con.execute("select customer_id from staging.stg_crm__customers limit 1"
                            ).fetchone()[0]
+    # an anonymous id identified as someone else, and a message of someone else
+    anon = con.execute("""
+        select * exclude (_source_file, _source_row, _extra_fields, _landed_at)
+        from raw.events where anonymous_id in (
+            select anonymous_id from intermediate.int_anonymous_ids_stitched
+            where customer_id != ? order by anonymous_id limit 2)
+        limit 2""", [customer]).df()
+    email = con.execute("""
+        select * exclude (_source_file, _source_row, _extra_fields, _landed_at)
+        from raw.email_events where message_id in (
+            select message_id from intermediate.int_email_messages
+            where customer_id != ? order by message_id limit 2)
+        limit 2""", [customer]).df()
     con.close()
     # step 1: exact duplicates, conflicts, new events, an unknown customer, new versions
     dupes = events.head(20)
@@ -190,8 +221,13 @@ def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
                                     customer_id=customer)
     unknown = events.iloc[30:35].assign(event_id=lambda d: d.event_id + "-unk",
                                         customer_id="CNEW1")
-    pd.concat([dupes, conflicts, new, unknown]).to_parquet(
+    moved = anon.assign(event_id=lambda d: d.event_id + "-moved", customer_id=customer,
+                        event_at="2020-01-01T00:00:00Z")
+    pd.concat([dupes, conflicts, new, unknown, moved]).to_parquet(
         landing / "events" / "step1.parquet", index=False)
+    email.assign(email_event_id=lambda d: d.email_event_id + "-moved",
+                 customer_id=customer).to_parquet(
+        landing / "email_events" / "step1.parquet", index=False)
     newer = orders.assign(status="refunded", updated_at="2030-01-01T00:00:00Z")
     unknown_orders = orders.head(2).assign(order_id=lambda d: d.order_id + "-unk",
                                            customer_id="CNEW1")
@@ -200,6 +236,7 @@ def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
     land(landing, db)
     run_dbt(db, tmp_path, "run", *STAGING)
     assert _same_as_full_refresh(db, tmp_path / "r1")
+    assert all(n == 2 for n in _build_times(db).values()), _build_times(db)
     # step 2: the CRM learns CNEW1; late.csv is re-landed with two rows only
     crm = landing / "customers" / "new.csv"
     header = next(iter(sorted((landing / "customers").glob("*.csv")))).read_text() \
@@ -221,6 +258,7 @@ def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
     con.close()
     assert unknown_left == 0 and late_rows == 2
     assert _same_as_full_refresh(db, tmp_path / "r2")
+    assert all(n == 1 for n in _build_times(db).values()), _build_times(db)
 
 
 def _same_as_full_refresh(db, work) -> bool:

@@ -3,22 +3,43 @@
     refund on the day of the refund; stitched anonymous browsing on the day the customer
     was identified), so a feature computed as of a date from the rows up to that date
     cannot see the future.
-    Built once from the large event tables; every as-of feature reads this instead. -#}
-with orders as (
+    Built from the large event tables; every as-of feature reads this instead.
+    Incremental by customer: a run recomputes the customers touched since the last one
+    (see the macro incremental_customers). -#}
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ delete_tombstones() }}",
+) }}
+
+-- depends_on: {{ ref('base_web__events') }}
+-- depends_on: {{ ref('base_esp__email_events') }}
+-- depends_on: {{ ref('base_shop__orders') }}
+
+{%- set full_recompute = customers_need_full_recompute() %}
+
+with {{ touched_customers_cte(full_recompute) }},
+
+orders as (
     select * from {{ ref('stg_shop__orders') }}
+    where {{ only_touched(full_recompute) }}
 ),
 
 messages as (
     select * from {{ ref('int_email_messages') }}
+    where {{ only_touched(full_recompute) }}
 ),
 
 email_events as (
     select * from {{ ref('stg_esp__email_events') }}
+    where {{ only_touched(full_recompute) }}
 ),
 
 web_events as (
     select * from {{ ref('int_events_stitched') }}
-    where customer_id is not null
+    where customer_id is not null and {{ only_touched(full_recompute) }}
 ),
 
 -- a purchase counts on its order day; a refund is its own event on the day it was
@@ -164,6 +185,7 @@ keys as (
     select customer_id, activity_date from unsubscribe_days
     union
     select customer_id, activity_date from web_days
+    {{- touched_tombstones([('activity_date', 'date')]) }}
 ),
 
 final as (
@@ -191,7 +213,8 @@ final as (
         m.last_open_at,
         m.last_click_at,
         w.last_visit_at,
-        w.last_add_to_cart_at
+        w.last_add_to_cart_at,
+        {{ dbt.current_timestamp() }} as _built_at
     from keys
     left join order_days as o
         on keys.customer_id = o.customer_id and keys.activity_date = o.activity_date

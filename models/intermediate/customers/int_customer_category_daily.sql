@@ -1,13 +1,32 @@
 {#- Interest in each product category, one row per customer, UTC day and category:
-    product views, add-to-carts and completed orders. -#}
-with web_events as (
+    product views, add-to-carts and completed orders. Incremental by customer (see the
+    macro incremental_customers). -#}
+{{ config(
+    materialized='incremental',
+    unique_key='customer_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ delete_tombstones() }}",
+) }}
+
+-- depends_on: {{ ref('base_web__events') }}
+-- depends_on: {{ ref('base_esp__email_events') }}
+-- depends_on: {{ ref('base_shop__orders') }}
+
+{%- set full_recompute = customers_need_full_recompute() %}
+
+with {{ touched_customers_cte(full_recompute) }},
+
+web_events as (
     select * from {{ ref('int_events_stitched') }}
     where customer_id is not null and category is not null
+        and {{ only_touched(full_recompute) }}
 ),
 
 orders as (
     select * from {{ ref('stg_shop__orders') }}
     where category is not null and order_status in ('completed', 'refunded')
+        and {{ only_touched(full_recompute) }}
 ),
 
 signals as (
@@ -38,9 +57,17 @@ final as (
         sum(product_views) as product_views,
         sum(add_to_carts) as add_to_carts,
         sum(orders) as orders,
-        activity_date
+        activity_date,
+        {{ dbt.current_timestamp() }} as _built_at
     from signals
     group by customer_id, activity_date, category
+    {%- if is_incremental() %}
+    union all
+    -- tombstones (see touched_tombstones): replace the rows of every touched customer
+    select customer_id, cast(null as {{ dbt.type_string() }}), 0, 0, 0,
+        cast(null as date), {{ dbt.current_timestamp() }}
+    from touched
+    {%- endif %}
 )
 
 select * from final

@@ -96,7 +96,8 @@ final as (
         end as _raw_record,
         _source_file,
         _source_row,
-        _landed_at
+        _landed_at,
+        {{ dbt.current_timestamp() }} as _staged_at
     from classified
 )
 

@@ -1,0 +1,129 @@
+{#-
+    Incremental by customer: the intermediate models that aggregate the large staged
+    tables per customer (activity per day, category interest per day) recompute only the
+    customers whose staged rows changed since their own last build.
+
+    - Every base_ staging row carries `_staged_at`, when this row was last (re)classified.
+      A model built this way carries `_built_at`; its watermark is max(_built_at).
+    - Touched customers: the customer of every base row (any status) staged since the
+      watermark, plus every customer seen with a touched anonymous id (its stitching may
+      have changed) or with a touched email message (its owner may have changed).
+    - A touched customer's rows are replaced (delete+insert on customer_id). A customer
+      left with no rows gets one tombstone row (activity_date null) that replaces the old
+      rows and is then deleted by the post-hook `delete_tombstones`.
+    - Everything is recomputed (the model is still incremental, every current customer
+      gets replaced) when the watermark cannot vouch for the staged tables: the model is
+      empty, a base table dropped rows since (a re-landed or removed file, recorded in
+      `_stale_row_deletions` by `log_stale_rows`), or a base table was rebuilt since
+      (a full refresh of staging, the first CRM landing: no row is older than the
+      watermark).
+    A full refresh (or the first run) computes every customer; the tests check that an
+    incremental run gives the same table.
+-#}
+
+{% macro customer_watermark() -%}
+    (select max(_built_at) from {{ this }})
+{%- endmacro %}
+
+
+{#- True when the model must recompute every customer (see above); decided when the
+    model runs. False on a full refresh, where nothing is incremental. -#}
+{% macro customers_need_full_recompute() -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set q -%}
+        with watermark as (
+            select {{ customer_watermark() }} as built_at
+        )
+        select
+            (select built_at from watermark) is null
+            or exists (
+                select 1 from {{ stale_row_log() }}
+                where deleted_at > (select built_at from watermark)
+            )
+            {%- for base in ['base_web__events', 'base_esp__email_events',
+                             'base_shop__orders'] %}
+            or exists (select 1 from {{ ref(base) }})
+                and not exists (
+                    select 1 from {{ ref(base) }}
+                    where _staged_at <= (select built_at from watermark)
+                )
+            {%- endfor %}
+    {%- endset -%}
+    {{ return(run_query(q).rows[0][0]) }}
+{%- endmacro %}
+
+
+{#- CTE `touched`: the customers to recompute on this run (empty on a full build, where
+    nothing is filtered). Use with `only_touched()` in every input and
+    `touched_tombstones()` in the keys. -#}
+{% macro touched_customers_cte(full_recompute) -%}
+touched as (
+    {%- if is_incremental() and not full_recompute %}
+    {%- set since = customer_watermark() %}
+    select customer_id from {{ ref('base_shop__orders') }}
+    where _staged_at > {{ since }} and customer_id is not null
+    union
+    select customer_id from {{ ref('base_esp__email_events') }}
+    where _staged_at > {{ since }} and customer_id is not null
+    union
+    -- every customer of a message with a changed event (its owner is the least id)
+    select customer_id from {{ ref('base_esp__email_events') }}
+    where message_id in (
+        select message_id from {{ ref('base_esp__email_events') }}
+        where _staged_at > {{ since }} and message_id is not null
+    )
+        and customer_id is not null
+    union
+    select customer_id from {{ ref('base_web__events') }}
+    where _staged_at > {{ since }} and customer_id is not null
+    union
+    -- every customer seen with an anonymous id that has new or changed rows: the id's
+    -- first identification (and so its stitched customer) may have moved
+    select customer_id from {{ ref('base_web__events') }}
+    where anonymous_id in (
+        select anonymous_id from {{ ref('base_web__events') }}
+        where _staged_at > {{ since }} and anonymous_id is not null
+    )
+        and customer_id is not null
+    {%- elif is_incremental() %}
+    -- recompute everyone: every customer built so far is replaced
+    select distinct customer_id from {{ this }}
+    {%- else %}
+    select cast(null as {{ dbt.type_string() }}) as customer_id
+    where 1 = 0
+    {%- endif %}
+)
+{%- endmacro %}
+
+
+{#- A filter for an input CTE: only the touched customers (nothing on a full build or
+    a full recompute). -#}
+{% macro only_touched(full_recompute, column='customer_id') -%}
+    {%- if is_incremental() and not full_recompute -%}
+    {{ column }} in (select customer_id from touched)
+    {%- else -%}
+    true
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Rows to union into the model's keys on an incremental run: one per touched
+    customer, with a null date, so a customer left without rows still replaces its old
+    ones. `delete_tombstones` removes them after the insert. -#}
+{% macro touched_tombstones(columns) -%}
+    {%- if is_incremental() %}
+    union all
+    select customer_id
+        {%- for c in columns %}, cast(null as {{ c[1] }}) as {{ c[0] }}{% endfor %}
+    from touched
+    {%- endif %}
+{%- endmacro %}
+
+
+{% macro delete_tombstones(column='activity_date') -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} where {{ column }} is null
+    {%- endif -%}
+{%- endmacro %}
