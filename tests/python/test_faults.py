@@ -25,8 +25,8 @@ from .conftest import DBT, PROJECT, Build, run_dbt
 pytestmark = pytest.mark.dbt
 
 SCHEMAS = ("staging", "intermediate", "marts", "ml", "activation", "quality", "reference")
-WHEN_IT_RAN = {"_landed_at", "landed_at", "_staged_at", "_built_at", "fitted_at", "validated_at", "started_at",
-               "finished_at", "exported_at",
+WHEN_IT_RAN = {"_landed_at", "landed_at", "_staged_at", "_built_at", "fitted_at",
+               "validated_at", "started_at", "finished_at", "exported_at",
                # GX's observed statistics as text (a stdev, a mean): doubles summed in
                # parallel differ in the last bits between runs; success and counts stay
                "observed_value"}
