@@ -26,11 +26,28 @@
 {%- endmacro %}
 
 
+{#- The same for models keyed by another column (a message, an anonymous id, an
+    event): `changed_keys(base, column)` selects that column from the base rows staged
+    since this model's last build. -#}
+{% macro changed_keys(base, column) -%}
+    select {{ column }} from {{ ref(base) }}
+    where _staged_at > {{ customer_watermark() }} and {{ column }} is not null
+{%- endmacro %}
+
+
 {#- True when the model must recompute every customer (see above); decided when the
     model runs. False on a full refresh, where nothing is incremental. -#}
-{% macro customers_need_full_recompute() -%}
+{% macro customers_need_full_recompute(bases=['base_web__events', 'base_esp__email_events',
+                                              'base_shop__orders']) -%}
     {%- if not execute or not is_incremental() -%}
         {{ return(false) }}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+    {%- if '_built_at' not in columns -%}
+        {{ exceptions.raise_compiler_error(
+            this ~ " was built by a version without incremental by customer (no _built_at"
+            ~ " column): rebuild it once with dbt build --full-refresh --select "
+            ~ this.identifier) }}
     {%- endif -%}
     {%- set q -%}
         with watermark as (
@@ -42,8 +59,7 @@
                 select 1 from {{ stale_row_log() }}
                 where deleted_at > (select built_at from watermark)
             )
-            {%- for base in ['base_web__events', 'base_esp__email_events',
-                             'base_shop__orders'] %}
+            {%- for base in bases %}
             or exists (select 1 from {{ ref(base) }})
                 and not exists (
                     select 1 from {{ ref(base) }}
@@ -100,9 +116,9 @@ touched as (
 
 {#- A filter for an input CTE: only the touched customers (nothing on a full build or
     a full recompute). -#}
-{% macro only_touched(full_recompute, column='customer_id') -%}
+{% macro only_touched(full_recompute, column='customer_id', key='customer_id') -%}
     {%- if is_incremental() and not full_recompute -%}
-    {{ column }} in (select customer_id from touched)
+    {{ column }} in (select {{ key }} from touched)
     {%- else -%}
     true
     {%- endif -%}

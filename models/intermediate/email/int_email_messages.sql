@@ -1,9 +1,35 @@
 {#- One row per email message (send): what happened to it and when. Human opens and
     machine opens (privacy proxies, scanners: user agents in the machine_user_agents
-    seed) are kept apart; a click is always human. -#}
-with email_events as (
+    seed) are kept apart; a click is always human. Incremental by message: a run
+    recomputes the messages with events staged since the last one (see the macro
+    incremental_customers). -#}
+{{ config(
+    materialized='incremental',
+    unique_key='message_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ delete_tombstones('first_event_at') }}",
+) }}
+
+-- depends_on: {{ ref('base_esp__email_events') }}
+
+{%- set full_recompute = customers_need_full_recompute(['base_esp__email_events']) %}
+
+with touched as (
+    {%- if is_incremental() and not full_recompute %}
+    {{ changed_keys('base_esp__email_events', 'message_id') }}
+    {%- elif is_incremental() %}
+    select message_id from {{ this }}
+    {%- else %}
+    select cast(null as {{ dbt.type_string() }}) as message_id
+    where 1 = 0
+    {%- endif %}
+),
+
+email_events as (
     select * from {{ ref('stg_esp__email_events') }}
     where message_id is not null
+        and {{ only_touched(full_recompute, 'message_id', 'message_id') }}
 ),
 
 machine_agents as (
@@ -35,9 +61,23 @@ final as (
         min(case when is_machine_open then event_at end) as first_machine_opened_at,
         min(case when email_event_type = 'click' then event_at end) as first_clicked_at,
         min(case when email_event_type = 'spam_complaint' then event_at end) as complained_at,
-        min(event_at) as first_event_at
+        min(event_at) as first_event_at,
+        {{ dbt.current_timestamp() }} as _built_at
     from classified
     group by message_id
+    {%- if is_incremental() %}
+    union all
+    -- tombstones: a touched message left without events replaces its old row, then
+    -- the post-hook deletes it
+    select
+        message_id,
+        {%- for _ in range(10) %}
+        null,
+        {%- endfor %}
+        cast(null as timestamp),
+        {{ dbt.current_timestamp() }}
+    from touched
+    {%- endif %}
 )
 
 select * from final

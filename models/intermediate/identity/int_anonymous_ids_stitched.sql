@@ -1,9 +1,35 @@
 {#- One row per anonymous id seen in identified traffic: the customer it belongs to.
     An anonymous id (device, cookie) belongs to the first customer it was seen with
     (identify, login or any event carrying both ids). A shared device seen with several
-    customers keeps the first and is counted in customer_count for review. -#}
-with events as (
+    customers keeps the first and is counted in customer_count for review.
+    Incremental by anonymous id: a run recomputes the ids with web rows staged since
+    the last one (see the macro incremental_customers). -#}
+{{ config(
+    materialized='incremental',
+    unique_key='anonymous_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ delete_tombstones('first_identified_at') }}",
+) }}
+
+-- depends_on: {{ ref('base_web__events') }}
+
+{%- set full_recompute = customers_need_full_recompute(['base_web__events']) %}
+
+with touched as (
+    {%- if is_incremental() and not full_recompute %}
+    {{ changed_keys('base_web__events', 'anonymous_id') }}
+    {%- elif is_incremental() %}
+    select anonymous_id from {{ this }}
+    {%- else %}
+    select cast(null as {{ dbt.type_string() }}) as anonymous_id
+    where 1 = 0
+    {%- endif %}
+),
+
+events as (
     select * from {{ ref('stg_web__events') }}
+    where {{ only_touched(full_recompute, 'anonymous_id', 'anonymous_id') }}
 ),
 
 identified as (
@@ -32,9 +58,18 @@ final as (
         customer_id,
         customer_count,
         customer_count > 1 as is_shared_device,
-        event_at as first_identified_at
+        event_at as first_identified_at,
+        {{ dbt.current_timestamp() }} as _built_at
     from ranked
     where seen_rank = 1
+    {%- if is_incremental() %}
+    union all
+    -- tombstones: a touched id no longer identified replaces its old row, then the
+    -- post-hook deletes it
+    select anonymous_id, null, null, null, cast(null as timestamp),
+        {{ dbt.current_timestamp() }}
+    from touched
+    {%- endif %}
 )
 
 select * from final

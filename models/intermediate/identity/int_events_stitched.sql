@@ -1,9 +1,41 @@
 {#- Web events with the customer resolved: an anonymous event gets the customer its
     anonymous id was later (or earlier) identified as. known_at is when the business
     could attribute the event to the customer: the event time, or for a stitched event
-    the identification time if later. Point-in-time features use known_at. -#}
-with events as (
+    the identification time if later. Point-in-time features use known_at.
+    Incremental by event: a run recomputes the events staged since the last one and
+    every event of an anonymous id with new rows (its customer may have changed); see
+    the macro incremental_customers. -#}
+{{ config(
+    materialized='incremental',
+    unique_key='event_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    post_hook="{{ delete_tombstones('event_at') }}",
+) }}
+
+-- depends_on: {{ ref('base_web__events') }}
+
+{%- set full_recompute = customers_need_full_recompute(['base_web__events']) %}
+
+with touched as (
+    {%- if is_incremental() and not full_recompute %}
+    {{ changed_keys('base_web__events', 'event_id') }}
+    union
+    select event_id from {{ ref('stg_web__events') }}
+    where anonymous_id in (
+        {{ changed_keys('base_web__events', 'anonymous_id') }}
+    )
+    {%- elif is_incremental() %}
+    select event_id from {{ this }}
+    {%- else %}
+    select cast(null as {{ dbt.type_string() }}) as event_id
+    where 1 = 0
+    {%- endif %}
+),
+
+events as (
     select * from {{ ref('stg_web__events') }}
+    where {{ only_touched(full_recompute, 'event_id', 'event_id') }}
 ),
 
 identities as (
@@ -25,10 +57,19 @@ final as (
             when events.customer_id is null and identities.customer_id is not null
                 then greatest(events.event_at, identities.first_identified_at)
             else events.event_at
-        end as known_at
+        end as known_at,
+        {{ dbt.current_timestamp() }} as _built_at
     from events
     left join identities
         on events.anonymous_id = identities.anonymous_id
+    {%- if is_incremental() %}
+    union all
+    -- tombstones: a touched event no longer staged replaces its old row, then the
+    -- post-hook deletes it
+    select event_id, null, null, null, null, null, null, null,
+        cast(null as timestamp), cast(null as timestamp), {{ dbt.current_timestamp() }}
+    from touched
+    {%- endif %}
 )
 
 select * from final
