@@ -9,8 +9,18 @@ def model(dbt, session):
     dbt.config(materialized="table")
     settings = dbt.config.get("meta") or {}  # literal call: dbt passes only what it sees
     cfg = settings.get
+    examples = dbt.ref("int_ml_training_examples")
+    quick = dbt_io.reuse_before_reading(
+        session, examples, dbt.this,
+        {"horizon_days": int(cfg("churn_horizon_days")),
+         "random_state": int(cfg("ml_random_state")),
+         "estimator": "HistGradientBoostingRegressor(loss=poisson) x2",
+         "gates": {"max_value_error": cfg("ml_gate_max_value_error")}},
+        int(cfg("ml_refit_every_days")))
+    if quick is not None:  # within the refit cadence, on the same examples
+        return quick
     data = dbt_io.supervised_inputs(
-        session, dbt.ref("int_ml_training_examples"), dbt.ref("int_customer_activity_daily"),
+        session, examples, dbt.ref("int_customer_activity_daily"),
         dbt.this, settings)
     params = {"horizon_days": data.horizon, "random_state": data.seed,
               "estimator": "HistGradientBoostingRegressor(loss=poisson) x2"}

@@ -186,3 +186,32 @@ def test_a_fit_is_reused_for_the_same_inputs_or_within_the_refit_cadence():
     assert runs.reusable_fit(previous(), new_data, "2026-01-09", 7) is None  # older as_of
     two = pd.concat([previous("rejected"), previous()])
     assert runs.reusable_fit(two, params, "2026-01-10", 7) is None
+
+
+def test_a_fit_inside_the_cadence_is_reused_without_reading_the_examples():
+    """dbt_io.reuse_before_reading: the previous fit comes back when the examples are
+    still those it was fitted on (same as-of) and the settings match; anything else
+    goes the long way (None)."""
+    import duckdb
+
+    from customer_segments.ml import dbt_io
+
+    params = {"horizon_days": 30, "k": 3}
+    rec = runs.run_record("churn", status="accepted", reason="", as_of_date="2026-02-09",
+                          training_rows=10, params={**params, "data_fingerprint": "a"},
+                          metrics={}, model_blob=None)
+    con = duckdb.connect()
+    prev = pd.DataFrame([rec])[runs.RUN_COLUMNS]
+    con.execute("create table fit as select * from prev")
+    con.execute("create table examples (as_of_date date, example_role varchar)")
+    con.execute("insert into examples values ('2025-12-11', 'holdout_train'), "
+                "('2026-01-10', 'holdout_test')")
+    examples = con.sql("select * from examples")
+    kept = dbt_io.reuse_before_reading(con, examples, "fit", params, 7)
+    assert kept is not None and kept.run_id.iloc[0] == rec["run_id"]
+    assert dbt_io.reuse_before_reading(con, examples, "fit", {**params, "k": 4}, 7) is None
+    assert dbt_io.reuse_before_reading(con, examples, "fit", params, 0) is None
+    con.execute("update examples set as_of_date = as_of_date + 1")  # recomputed examples
+    assert dbt_io.reuse_before_reading(con, con.sql("select * from examples"), "fit",
+                                       params, 7) is None
+    assert dbt_io.reuse_before_reading(con, examples, "no_such_table", params, 7) is None

@@ -86,6 +86,28 @@ def previous_rows(session, this) -> pd.DataFrame | None:
         return None
 
 
+def reuse_before_reading(session, examples_relation, this, params: dict,
+                         refit_every_days: int) -> pd.DataFrame | None:
+    """The previous fit, without reading the training examples, when they are still
+    the ones it was fitted on (their as-of date is the fit's: `int_ml_training_examples`
+    keeps its rows between refits) and `runs.reusable_fit` would reuse it anyway. Saves
+    sampling and fingerprinting the examples on every run inside the refit cadence."""
+    from .runs import reusable_fit
+
+    previous = previous_rows(session, this)
+    if previous is None or len(previous) != 1 or pd.isna(previous.as_of_date.iloc[0]):
+        return None
+    latest = session.sql(
+        f"select max(as_of_date) from ({examples_relation.sql_query()}) "
+        "where example_role = 'holdout_test'").fetchall()[0][0]
+    if latest is None:
+        return None
+    as_of = pd.Timestamp(latest) + pd.Timedelta(days=int(params["horizon_days"]))
+    if as_of != pd.Timestamp(previous.as_of_date.iloc[0]):
+        return None
+    return reusable_fit(previous, params, as_of, refit_every_days)
+
+
 @dataclass
 class SupervisedInputs:
     """What the churn and value fits start from."""
