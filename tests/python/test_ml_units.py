@@ -201,7 +201,7 @@ def test_a_fit_inside_the_cadence_is_reused_without_reading_the_examples():
                           training_rows=10, params={**params, "data_fingerprint": "a"},
                           metrics={}, model_blob=None)
     con = duckdb.connect()
-    prev = pd.DataFrame([rec])[runs.RUN_COLUMNS]
+    con.register("prev", pd.DataFrame([rec])[runs.RUN_COLUMNS])
     con.execute("create table fit as select * from prev")
     con.execute("create table examples (as_of_date date, example_role varchar)")
     con.execute("insert into examples values ('2025-12-11', 'holdout_train'), "
