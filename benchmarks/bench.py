@@ -136,28 +136,10 @@ def bench_size(size: int, args, record: dict) -> None:
     # the append step writes into the landing zone: start from the generated files
     for extra in (landing / "events").glob("*-next-day.parquet"):
         extra.unlink()
-    py = str(Path(sys.executable))
-    steps["duckdb_features"] = run_step(
-        "duckdb_features", [py, str(HERE / "bench.py"), "step-duckdb", str(landing),
-                            str(work / "duckdb.parquet"), "--threads", str(args.threads),
-                            "--memory-limit", args.memory_limit], log=log)
-    # the same query with DuckDB held to a small memory_limit (it spills): what pandas,
-    # which cannot be capped, is up against when memory is the constraint
-    steps["duckdb_features_capped"] = run_step(
-        "duckdb_features_capped",
-        [py, str(HERE / "bench.py"), "step-duckdb", str(landing),
-         str(work / "duckdb_capped.parquet"), "--threads", str(args.threads),
-         "--memory-limit", args.capped_memory_limit], log=log)
-    if size <= args.pandas_max:
-        steps["pandas_features"] = run_step(
-            "pandas_features", [py, str(HERE / "bench.py"), "step-pandas", str(landing),
-                                str(work / "pandas.parquet")], log=log)
-        sys.path.insert(0, str(HERE))
-        from reference import compare
-        problems = compare(work / "duckdb.parquet", work / "pandas.parquet")
-        steps["pandas_features"]["same_numbers"] = not problems
-        if problems:
-            raise SystemExit(f"pandas and DuckDB disagree: {problems}")
+    if args.builds_only:
+        reuse_engine_steps(size, Path(args.results_dir), steps)
+    else:
+        engine_steps(size, args, work, landing, log, steps)
     env = {"CS_DUCKDB_PATH": str(work / "warehouse.duckdb"),
            "CS_DUCKDB_TEMP_DIR": str(work / "spill"), "CS_DATA_DOCS_DIR": str(work / "docs"),
            "CS_DUCKDB_THREADS": str(args.threads), "CS_DUCKDB_MEMORY_LIMIT": args.memory_limit,
@@ -205,6 +187,57 @@ def bench_size(size: int, args, record: dict) -> None:
     if not args.keep:
         shutil.rmtree(work / "spill", ignore_errors=True)
     record["summary"] = summary
+
+
+def reuse_engine_steps(size: int, results_dir: Path, steps: dict) -> None:
+    """--builds-only: the bare DuckDB, capped and pandas steps as the newest earlier run
+    of this size measured them (same generated data), marked with where they come from."""
+    for path in sorted(results_dir.glob("bench-*.json"), reverse=True):
+        try:
+            run = json.loads(path.read_text())
+        except ValueError:
+            continue
+        for record in run.get("sizes", []):
+            earlier = record.get("steps", {})
+            if record.get("events") == size and "seconds" in earlier.get("duckdb_features",
+                                                                         {}):
+                for name in ("duckdb_features", "duckdb_features_capped", "pandas_features"):
+                    if name in earlier and "reused_from" not in earlier[name]:
+                        steps[name] = {**earlier[name], "reused_from": path.name}
+                    elif name in earlier:
+                        steps[name] = dict(earlier[name])
+                print(f"  engine steps reused from {path.name}", flush=True)
+                return
+    raise StepFailed(f"--builds-only: no earlier bare DuckDB measurement of {size:,} events "
+                     f"in {results_dir}")
+
+
+def engine_steps(size: int, args, work: Path, landing: Path, log: Path, steps: dict
+                 ) -> None:
+    """The bare DuckDB feature set (uncapped and capped) and the pandas one, checked to
+    give the same numbers."""
+    py = str(Path(sys.executable))
+    steps["duckdb_features"] = run_step(
+        "duckdb_features", [py, str(HERE / "bench.py"), "step-duckdb", str(landing),
+                            str(work / "duckdb.parquet"), "--threads", str(args.threads),
+                            "--memory-limit", args.memory_limit], log=log)
+    # the same query with DuckDB held to a small memory_limit (it spills): what pandas,
+    # which cannot be capped, is up against when memory is the constraint
+    steps["duckdb_features_capped"] = run_step(
+        "duckdb_features_capped",
+        [py, str(HERE / "bench.py"), "step-duckdb", str(landing),
+         str(work / "duckdb_capped.parquet"), "--threads", str(args.threads),
+         "--memory-limit", args.capped_memory_limit], log=log)
+    if size <= args.pandas_max:
+        steps["pandas_features"] = run_step(
+            "pandas_features", [py, str(HERE / "bench.py"), "step-pandas", str(landing),
+                                str(work / "pandas.parquet")], log=log)
+        sys.path.insert(0, str(HERE))
+        from reference import compare
+        problems = compare(work / "duckdb.parquet", work / "pandas.parquet")
+        steps["pandas_features"]["same_numbers"] = not problems
+        if problems:
+            raise SystemExit(f"pandas and DuckDB disagree: {problems}")
 
 
 def slowest_nodes(run_results: Path, n: int = 12) -> list[dict]:
@@ -266,6 +299,11 @@ def markdown(rows: list[tuple[dict, dict]]) -> str:
             + (f"{s['pandas_vs_capped_time']:.1f}x, {s['pandas_vs_capped_rss']:.1f}x | "
                if capped and pandas else "- | ")
             + f"{s['full_build_peak_rss_mb'] / 1024:.1f} GB |")
+    for _, size in complete:
+        reused = size["steps"]["duckdb_features"].get("reused_from")
+        if reused:
+            lines += ["", f"{size['events']:,} events: the builds measured with --builds-only; "
+                          f"the bare, capped and pandas steps are those of {reused}."]
     for _, size in rows:
         if "summary" in size:
             continue
@@ -314,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default=str(HERE / "data"))
     p.add_argument("--results-dir", default=str(HERE / "results"))
     p.add_argument("--keep", action="store_true", help="keep the spill directory")
+    p.add_argument("--builds-only", action="store_true",
+                   help="time land and the dbt builds only; take the bare DuckDB, capped "
+                        "and pandas steps from the newest earlier run of the same size")
     args = p.parse_args(argv)
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     labels = dict(zip(sizes, [s.strip() for s in args.sizes.split(",") if s.strip()],

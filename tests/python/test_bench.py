@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 import pandas as pd
+import pytest
 
 from .conftest import PROJECT
 
@@ -59,3 +60,24 @@ def test_a_failed_size_keeps_what_was_measured(tmp_path):
     text = bench.markdown(bench.newest_per_size(tmp_path))
     assert "100,000,000 events did not complete: dbt_build failed" in text
     assert "duckdb_features 400.0 s / 6000 MB" in text
+
+
+def test_builds_only_reuses_the_newest_engine_steps_of_that_size(tmp_path):
+    import json
+
+    def run(name, size, seconds):
+        (tmp_path / name).write_text(json.dumps({"sizes": [{
+            "events": size, "steps": {
+                "duckdb_features": {"seconds": seconds, "peak_rss_mb": 1.0},
+                "duckdb_features_capped": {"seconds": seconds + 1, "peak_rss_mb": 1.0}}}]}))
+
+    run("bench-20260101T000000Z.json", 10**8, 400.0)
+    run("bench-20260102T000000Z.json", 10**8, 410.0)
+    run("bench-20260103T000000Z.json", 10**7, 25.0)
+    steps: dict = {}
+    bench.reuse_engine_steps(10**8, tmp_path, steps)
+    assert steps["duckdb_features"]["seconds"] == 410.0
+    assert steps["duckdb_features"]["reused_from"] == "bench-20260102T000000Z.json"
+    assert "pandas_features" not in steps
+    with pytest.raises(bench.StepFailed, match="no earlier bare"):
+        bench.reuse_engine_steps(10**9, tmp_path, {})
