@@ -180,12 +180,8 @@ with changes as (
     {{ lifecycle_changes_as_of(as_of, customers) }}
 ),
 
-latest as (
-    select
-        *,
-        row_number() over (partition by customer_id order by stage_entered_date desc)
-            as change_rank
-    from changes
+current_stage as (
+    {{ lifecycle_current('changes') }}
 ),
 
 final as (
@@ -196,9 +192,57 @@ final as (
         {{ days_between('stage_entered_date', as_of) }} as days_in_stage,
         stage_entered_date,
         {{ as_of }} as as_of_date
-    from latest
-    where change_rank = 1
+    from current_stage
 )
 
 select * from final
+{%- endmacro %}
+
+
+{#- The latest stage change of each customer in `changes` (rows of
+    lifecycle_changes_as_of): the current stage, its previous stage and entry day. -#}
+{% macro lifecycle_current(changes) -%}
+    select customer_id, lifecycle_stage, previous_stage, stage_entered_date
+    from (
+        select
+            *,
+            row_number() over (partition by customer_id order by stage_entered_date desc)
+                as change_rank
+        from {{ changes }}
+    ) as ranked
+    where change_rank = 1
+{%- endmacro %}
+
+
+{#- The lifecycle vars as one string: int_lifecycle_current recomputes every customer
+    when they change. -#}
+{% macro lifecycle_settings() -%}
+    {{- 'new=' ~ var('lifecycle_new_days') ~ ';loyal=' ~ var('lifecycle_loyal_orders') ~ '/'
+        ~ var('lifecycle_loyal_window_days') ~ ';active=' ~ var('lifecycle_active_days')
+        ~ ';churned=' ~ var('lifecycle_churned_days') ~ ';lapsed='
+        ~ var('lifecycle_lapsed_days') -}}
+{%- endmacro %}
+
+
+{#- Customers whose stage may have changed between the as-of dates `after` (excluded)
+    and `upto` without new data: a day in that range that is an activity day or a day a
+    threshold is crossed (the candidate days of lifecycle_changes_as_of), or the day
+    they became known. -#}
+{% macro lifecycle_due_customers(after, upto) -%}
+    {%- set within = "between " ~ dbt.dateadd('day', 1, after) ~ " and " ~ upto -%}
+    select customer_id from {{ ref('int_customer_activity_daily') }}
+    where activity_date {{ within }}
+        or (orders > 0 and (
+            {{ dbt.dateadd('day', var('lifecycle_loyal_window_days'), 'activity_date') }} {{ within }}
+            or {{ dbt.dateadd('day', var('lifecycle_active_days') + 1, 'activity_date') }} {{ within }}
+            or {{ dbt.dateadd('day', var('lifecycle_churned_days') + 1, 'activity_date') }} {{ within }}))
+        or (messages_opened + messages_clicked + sessions + orders > 0
+            and {{ dbt.dateadd('day', var('lifecycle_lapsed_days'), 'activity_date') }} {{ within }})
+    union
+    select customer_id from {{ ref('int_customers_unified') }}
+    where first_seen_date {{ within }}
+        or cast(signed_up_at as date) {{ within }}
+        or {{ dbt.dateadd('day', var('lifecycle_new_days') + 1, 'cast(signed_up_at as date)') }} {{ within }}
+        or {{ dbt.dateadd('day', var('lifecycle_lapsed_days'), 'cast(signed_up_at as date)') }} {{ within }}
+        or cast(unsubscribed_at as date) {{ within }}
 {%- endmacro %}

@@ -25,7 +25,10 @@ from .conftest import DBT, PROJECT, Build, run_dbt
 pytestmark = pytest.mark.dbt
 
 SCHEMAS = ("staging", "intermediate", "marts", "ml", "activation", "quality", "reference")
-WHEN_IT_RAN = {"_landed_at", "landed_at", "_staged_at", "_built_at", "fitted_at",
+# (_as_of_date: the as-of date a by-customer row was last computed for; an incremental
+# run leaves the rows it need not recompute as they are)
+WHEN_IT_RAN = {"_landed_at", "landed_at", "_staged_at", "_built_at", "_as_of_date",
+               "fitted_at",
                "validated_at", "started_at", "finished_at", "exported_at",
                # GX's observed statistics as text (a stdev, a mean): doubles summed in
                # parallel differ in the last bits between runs; success and counts stay
@@ -151,8 +154,10 @@ def test_an_incremental_run_equals_a_full_refresh(rebuilt, tmp_path):
 
 
 STAGING = ["--select", "staging", "quarantined_rows", "source_reconciliation",
-           "+int_customer_activity_daily", "+int_customer_category_daily"]
-BY_CUSTOMER = ("int_customer_activity_daily", "int_customer_category_daily")
+           "+int_customer_activity_daily", "+int_customer_category_daily",
+           "+int_lifecycle_current"]
+BY_CUSTOMER = ("int_customer_activity_daily", "int_customer_category_daily",
+               "int_lifecycle_current")
 
 
 def _staging_checksums(db) -> dict:
@@ -259,6 +264,44 @@ def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
     assert unknown_left == 0 and late_rows == 2
     assert _same_as_full_refresh(db, tmp_path / "r2")
     assert all(n == 1 for n in _build_times(db).values()), _build_times(db)
+
+
+def test_lifecycle_as_of_later_recomputes_only_the_due_customers(generated, tmp_path):
+    """The as-of date moves forward (a new day): int_lifecycle_current recomputes the
+    customers with an activity or threshold day in between, and equals a full refresh;
+    moved back, it recomputes everyone."""
+    db = tmp_path / "w.duckdb"
+    shutil.copy(generated.db, db)
+    con = duckdb.connect(str(db), read_only=True)
+    last = con.execute("select max(activity_date) "
+                       "from intermediate.int_customer_activity_daily").fetchone()[0]
+    con.close()
+
+    def build(target, days_back: int, *extra: str) -> dict:
+        as_of = (pd.Timestamp(last) - pd.Timedelta(days=days_back)).date().isoformat()
+        run_dbt(target, tmp_path, "run", "--select", "int_lifecycle_current",
+                "user_lifecycle", "--vars", f"{{as_of: '{as_of}'}}", *extra)
+        c = duckdb.connect(str(target), read_only=True)
+        try:
+            return dict(zip(("rows", "build_times", "recomputed"), c.execute(
+                "select count(*), count(distinct _built_at), "
+                "count_if(_built_at = (select max(_built_at) "
+                "from intermediate.int_lifecycle_current)) "
+                "from intermediate.int_lifecycle_current").fetchone(), strict=True))
+        finally:
+            c.close()
+
+    back = build(db, 40)  # the as-of date moved back: everyone
+    assert back["build_times"] == 1
+    forward = build(db, 30)  # ten days later: only the due customers
+    assert forward["build_times"] == 2 and 0 < forward["recomputed"] < forward["rows"]
+    full = tmp_path / "full.duckdb"
+    shutil.copy(db, full)
+    build(full, 30, "--full-refresh")
+    marts = {k: v for k, v in checksums(db).items()
+             if k[1] in ("int_lifecycle_current", "user_lifecycle")}
+    assert len(marts) == 2
+    assert not differences(marts, {k: v for k, v in checksums(full).items() if k in marts})
 
 
 def _same_as_full_refresh(db, work) -> bool:
