@@ -23,11 +23,33 @@
         started_at timestamp,
         finished_at timestamp
     );
+    alter table {{ build_log_relation() }} add column if not exists is_whole_build boolean;
     insert into {{ build_log_relation() }} (invocation_id, command, invocation_status,
-        started_at)
-    values ('{{ invocation_id }}', '{{ flags.WHICH }}', 'running', {{ dbt.current_timestamp() }});
+        started_at, is_whole_build)
+    values ('{{ invocation_id }}', '{{ flags.WHICH }}', 'running', {{ dbt.current_timestamp() }},
+        {{ is_whole_build() }});
     {%- endif -%}
 {% endmacro %}
+
+
+{#- A `dbt build` of the whole project (no --select, --exclude or --selector): every
+    test ran. -#}
+{% macro is_whole_build() -%}
+    {%- set args = invocation_args_dict -%}
+    {{- 'true' if flags.WHICH == 'build' and not args.get('select')
+        and not args.get('exclude') and not args.get('selector') else 'false' -}}
+{%- endmacro %}
+
+
+{#- When the newest whole build that passed every test started (a date long ago if
+    none did): rows changed before it were tested by it or by an earlier one. The
+    uniqueness tests of the largest tables check only the keys changed since. -#}
+{% macro tested_until() -%}
+    coalesce((
+        select max(started_at) from {{ build_log_relation() }}
+        where is_whole_build and invocation_status = 'success'
+    ), cast('1900-01-01' as timestamp))
+{%- endmacro %}
 
 
 {% macro build_log_end(results) %}

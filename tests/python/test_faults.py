@@ -312,3 +312,30 @@ def _same_as_full_refresh(db, work) -> bool:
     diff = differences(_staging_checksums(db), _staging_checksums(full))
     assert not diff, diff
     return True
+
+
+def test_a_duplicate_fails_the_uniqueness_test_until_it_is_gone(generated, tmp_path):
+    """The large tables' uniqueness tests check only the keys changed since the newest
+    whole build that passed. A duplicate row added since fails the build, and goes on
+    failing the builds after it (a failed build does not count as tested)."""
+    db = tmp_path / "w.duckdb"
+    shutil.copy(generated.db, db)
+    con = duckdb.connect(str(db))
+    con.execute("""
+        insert into intermediate.int_events_stitched
+        select * replace (now() as _built_at) from intermediate.int_events_stitched
+        where customer_id is not null limit 1""")
+    con.close()
+    for _ in range(2):
+        proc = run_dbt(db, tmp_path, "build", check=False)
+        assert proc.returncode != 0
+        assert "FAIL 1 unique_since_tested_int_events_stitched__built_at__event_id" \
+            in proc.stdout, \
+            proc.stdout[-3000:]
+    con = duckdb.connect(str(db))
+    con.execute("""
+        delete from intermediate.int_events_stitched where rowid in (
+            select max(rowid) from intermediate.int_events_stitched
+            group by event_id having count(*) > 1)""")
+    con.close()
+    run_dbt(db, tmp_path, "build")

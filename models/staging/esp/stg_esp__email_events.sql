@@ -14,7 +14,8 @@ final as (
         bounce_type,
         event_at,
         _source_file,
-        _landed_at
+        _landed_at,
+        _staged_at
     from base
     where _row_status = 'staged'
 )

@@ -17,7 +17,8 @@ final as (
         ordered_at,
         updated_at,
         _source_file,
-        _landed_at
+        _landed_at,
+        _staged_at
     from base
     where _row_status = 'staged'
 )

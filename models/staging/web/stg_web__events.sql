@@ -13,7 +13,8 @@ final as (
         category,
         event_at,
         _source_file,
-        _landed_at
+        _landed_at,
+        _staged_at
     from base
     where _row_status = 'staged'
 )
