@@ -42,76 +42,14 @@ web_events as (
     where customer_id is not null and {{ only_touched(full_recompute) }}
 ),
 
--- a purchase counts on its order day; a refund is its own event on the day it was
--- refunded (updated_at of the refunded version), so as of any date the net is right
-purchase_days as (
-    select
-        customer_id,
-        cast(ordered_at as date) as activity_date,
-        count(*) as orders,
-        sum(revenue) as order_revenue,
-        0 as refunds,
-        0 as refund_revenue,
-        {{ count_if("has_coupon") }} as coupon_orders,
-        0 as cancelled_orders,
-        max(ordered_at) as last_order_at
-    from orders
-    where order_status in ('completed', 'refunded')
-    group by 1, 2
-),
-
-refund_days as (
-    select
-        customer_id,
-        cast(coalesce(updated_at, ordered_at) as date) as activity_date,
-        0 as orders,
-        0 as order_revenue,
-        count(*) as refunds,
-        sum(revenue) as refund_revenue,
-        0 as coupon_orders,
-        0 as cancelled_orders,
-        cast(null as timestamp) as last_order_at
-    from orders
-    where order_status = 'refunded'
-    group by 1, 2
-),
-
-cancel_days as (
-    select
-        customer_id,
-        cast(ordered_at as date) as activity_date,
-        0 as orders,
-        0 as order_revenue,
-        0 as refunds,
-        0 as refund_revenue,
-        0 as coupon_orders,
-        count(*) as cancelled_orders,
-        cast(null as timestamp) as last_order_at
-    from orders
-    where order_status = 'cancelled'
-    group by 1, 2
-),
-
-order_days as (
-    select
-        customer_id,
-        activity_date,
-        sum(orders) as orders,
-        sum(order_revenue) as order_revenue,
-        sum(refunds) as refunds,
-        sum(refund_revenue) as refund_revenue,
-        sum(coupon_orders) as coupon_orders,
-        sum(cancelled_orders) as cancelled_orders,
-        max(last_order_at) as last_order_at
-    from (
-        select * from purchase_days
-        union all
-        select * from refund_days
-        union all
-        select * from cancel_days
-    ) as order_events
-    group by 1, 2
-),
+{#- Every source below gives rows of (customer_id, activity_date, measure columns), all
+    the columns in the same order, zero or null where it has nothing to say; one
+    aggregation by customer and day adds them up. One spillable GROUP BY instead of a
+    union of keys and four joins: at 100M events the joins ran out of memory at a 5GB
+    limit. Counts are BIGINT (a sum of counts would be HUGEINT, twice the bytes). -#}
+{%- set counts = activity_count_columns() %}
+{%- set revenue = ['order_revenue', 'refund_revenue'] %}
+{%- set latest = activity_latest_columns() %}
 
 {%- set message_counts = [
     ('sent_at', 'messages_sent'),
@@ -122,51 +60,12 @@ order_days as (
     ('first_clicked_at', 'messages_clicked'),
 ] %}
 
-message_days as (
-    {% for column, name in message_counts %}
-    select
-        customer_id,
-        cast({{ column }} as date) as activity_date,
-        '{{ name }}' as measure,
-        count(*) as n,
-        max({{ column }}) as last_at
-    from messages
-    where {{ column }} is not null
-    group by 1, 2
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-),
-
-message_days_wide as (
-    select
-        customer_id,
-        activity_date,
-        {% for column, name in message_counts %}
-        sum(case when measure = '{{ name }}' then n else 0 end) as {{ name }},
-        {% endfor %}
-        max(case when measure = 'messages_opened' then last_at end) as last_open_at,
-        max(case when measure = 'messages_clicked' then last_at end) as last_click_at
-    from message_days
-    group by 1, 2
-),
-
-unsubscribe_days as (
-    select
-        customer_id,
-        cast(event_at as date) as activity_date,
-        {{ count_if("email_event_type = 'unsubscribe'") }} as unsubscribes,
-        {{ count_if("email_event_type = 'spam_complaint'") }} as spam_complaints,
-        {{ count_if("email_event_type = 'bounce' and bounce_type = 'hard'") }} as hard_bounces
-    from email_events
-    where email_event_type in ('unsubscribe', 'spam_complaint', 'bounce')
-    group by 1, 2
-),
-
-web_days as (
+-- per web session and day first (a plain aggregation, unlike count(distinct))
+web_sessions as (
     select
         customer_id,
         cast(known_at as date) as activity_date,
-        count(distinct session_id) as sessions,
+        session_id,
         {{ count_if("event_type = 'page_view'") }} as page_views,
         {{ count_if("event_type = 'product_view'") }} as product_views,
         {{ count_if("event_type = 'add_to_cart'") }} as add_to_carts,
@@ -174,56 +73,89 @@ web_days as (
         max(event_at) as last_visit_at,
         max(case when event_type = 'add_to_cart' then event_at end) as last_add_to_cart_at
     from web_events
-    group by 1, 2
+    group by 1, 2, 3
 ),
 
-keys as (
-    select customer_id, activity_date from order_days
-    union
-    select customer_id, activity_date from message_days_wide
-    union
-    select customer_id, activity_date from unsubscribe_days
-    union
-    select customer_id, activity_date from web_days
-    {{- touched_tombstones([('activity_date', 'date')]) }}
+day_rows as (
+    -- a purchase counts on its order day (completed, or refunded later)
+    select
+        {{ activity_day_row('customer_id', 'ordered_at', {
+            'orders': 'cast(1 as bigint)',
+            'order_revenue': 'cast(revenue as decimal(38, 2))',
+            'coupon_orders': 'cast(case when has_coupon then 1 else 0 end as bigint)',
+            'last_order_at': 'ordered_at'}) }}
+    from orders
+    where order_status in ('completed', 'refunded')
+    union all
+    -- a refund is its own event on the day it was refunded (updated_at of the refunded
+    -- version), so as of any date the net is right
+    select
+        {{ activity_day_row('customer_id', 'coalesce(updated_at, ordered_at)', {
+            'refunds': 'cast(1 as bigint)',
+            'refund_revenue': 'cast(revenue as decimal(38, 2))'}) }}
+    from orders
+    where order_status = 'refunded'
+    union all
+    select
+        {{ activity_day_row('customer_id', 'ordered_at', {'cancelled_orders': 'cast(1 as bigint)'}) }}
+    from orders
+    where order_status = 'cancelled'
+    {%- for column, name in message_counts %}
+    union all
+    -- each message counts on the day of each thing that happened to it
+    select
+        {{ activity_day_row('customer_id', column, dict([(name, 'cast(1 as bigint)')]
+            + ([('last_open_at', column)] if name == 'messages_opened' else [])
+            + ([('last_click_at', column)] if name == 'messages_clicked' else [])) ) }}
+    from messages
+    where {{ column }} is not null
+    {%- endfor %}
+    union all
+    select
+        {{ activity_day_row('customer_id', 'event_at', {
+            'unsubscribes': "cast(case when email_event_type = 'unsubscribe' then 1 else 0 end as bigint)",
+            'spam_complaints': "cast(case when email_event_type = 'spam_complaint' then 1 else 0 end as bigint)",
+            'hard_bounces': "cast(case when email_event_type = 'bounce' and bounce_type = 'hard' then 1 else 0 end as bigint)"}) }}
+    from email_events
+    where email_event_type in ('unsubscribe', 'spam_complaint', 'bounce')
+    union all
+    select
+        {{ activity_day_row('customer_id', 'activity_date', {
+            'sessions': 'cast(case when session_id is not null then 1 else 0 end as bigint)',
+            'page_views': 'cast(page_views as bigint)',
+            'product_views': 'cast(product_views as bigint)',
+            'add_to_carts': 'cast(add_to_carts as bigint)',
+            'checkouts_started': 'cast(checkouts_started as bigint)',
+            'last_visit_at': 'last_visit_at',
+            'last_add_to_cart_at': 'last_add_to_cart_at'}) }}
+    from web_sessions
+    {%- if is_incremental() %}
+    union all
+    -- tombstones (see incremental_customers): a touched customer without rows still
+    -- replaces its old ones
+    select
+        {{ activity_day_row('customer_id', 'null', {}) }}
+    from touched
+    {%- endif %}
 ),
 
 final as (
     select
-        keys.customer_id,
-        coalesce(o.orders, 0) as orders,
-        coalesce(o.order_revenue, 0) as order_revenue,
-        coalesce(o.refunds, 0) as refunds,
-        coalesce(o.refund_revenue, 0) as refund_revenue,
-        coalesce(o.cancelled_orders, 0) as cancelled_orders,
-        coalesce(o.coupon_orders, 0) as coupon_orders,
-        {% for column, name in message_counts %}
-        coalesce(m.{{ name }}, 0) as {{ name }},
-        {% endfor %}
-        coalesce(u.unsubscribes, 0) as unsubscribes,
-        coalesce(u.spam_complaints, 0) as spam_complaints,
-        coalesce(u.hard_bounces, 0) as hard_bounces,
-        coalesce(w.sessions, 0) as sessions,
-        coalesce(w.page_views, 0) as page_views,
-        coalesce(w.product_views, 0) as product_views,
-        coalesce(w.add_to_carts, 0) as add_to_carts,
-        coalesce(w.checkouts_started, 0) as checkouts_started,
-        keys.activity_date,
-        o.last_order_at,
-        m.last_open_at,
-        m.last_click_at,
-        w.last_visit_at,
-        w.last_add_to_cart_at,
+        customer_id,
+        {%- for c in counts %}
+        {%- if c in revenue %}
+        sum({{ c }}) as {{ c }},
+        {%- else %}
+        cast(sum({{ c }}) as bigint) as {{ c }},
+        {%- endif %}
+        {%- endfor %}
+        activity_date,
+        {%- for c in latest %}
+        max({{ c }}) as {{ c }},
+        {%- endfor %}
         {{ dbt.current_timestamp() }} as _built_at
-    from keys
-    left join order_days as o
-        on keys.customer_id = o.customer_id and keys.activity_date = o.activity_date
-    left join message_days_wide as m
-        on keys.customer_id = m.customer_id and keys.activity_date = m.activity_date
-    left join unsubscribe_days as u
-        on keys.customer_id = u.customer_id and keys.activity_date = u.activity_date
-    left join web_days as w
-        on keys.customer_id = w.customer_id and keys.activity_date = w.activity_date
+    from day_rows
+    group by customer_id, activity_date
 )
 
 select * from final
