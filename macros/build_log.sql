@@ -41,12 +41,13 @@
 {%- endmacro %}
 
 
-{#- When the newest whole build that passed every test started (a date long ago if
-    none did): rows changed before it were tested by it or by an earlier one. The
-    uniqueness tests of the largest tables check only the keys changed since. -#}
+{#- When the newest whole build that passed every test finished (a date long ago if
+    none did): rows changed before then were tested by it or by an earlier one (a
+    model's tests run after the model in the same build). The uniqueness tests of the
+    largest tables check only the keys changed since. -#}
 {% macro tested_until() -%}
     coalesce((
-        select max(started_at) from {{ build_log_relation() }}
+        select max(finished_at) from {{ build_log_relation() }}
         where is_whole_build and invocation_status = 'success'
     ), cast('1900-01-01' as timestamp))
 {%- endmacro %}

@@ -21,7 +21,7 @@
 
 {#- Unique (one column or a combination) for the tables too large to check whole on
     every run: only the keys of rows changed since the newest whole build that passed
-    (`changed`: _staged_at or _built_at), against every row. A duplicate needs a row
+    finished (`changed`: _staged_at or _built_at), against every row. A duplicate needs a row
     changed since then: older rows were checked together by that build. A build that
     failed leaves its rows to be checked again. -#}
 {% test unique_since_tested(model, column_name=none, combination_of_columns=none,
