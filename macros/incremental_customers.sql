@@ -75,9 +75,8 @@
     nothing is filtered). Use with `only_touched()` in every input and
     `touched_tombstones()` in the keys. -#}
 {% macro touched_customers_cte(full_recompute) -%}
-touched as (
-    {%- if is_incremental() and not full_recompute %}
     {%- set since = customer_watermark() %}
+    {%- set changed -%}
     select customer_id from {{ ref('base_shop__orders') }}
     where _staged_at > {{ since }} and customer_id is not null
     union
@@ -103,11 +102,22 @@ touched as (
         where _staged_at > {{ since }} and anonymous_id is not null
     )
         and customer_id is not null
+    {%- endset -%}
+    {{ touched_keys_cte('customer_id', full_recompute, changed) }}
+{%- endmacro %}
+
+
+{#- CTE `touched`: the keys (`key`) to recompute on this run: the query `changed` on an
+    incremental run, every key built so far on a full recompute (all are replaced),
+    none on a full build (nothing is filtered). -#}
+{% macro touched_keys_cte(key, full_recompute, changed) -%}
+touched as (
+    {%- if is_incremental() and not full_recompute %}
+    {{ changed }}
     {%- elif is_incremental() %}
-    -- recompute everyone: every customer built so far is replaced
-    select distinct customer_id from {{ this }}
+    select distinct {{ key }} from {{ this }}
     {%- else %}
-    select cast(null as {{ dbt.type_string() }}) as customer_id
+    select cast(null as {{ dbt.type_string() }}) as {{ key }}
     where 1 = 0
     {%- endif %}
 )

@@ -182,20 +182,23 @@ with changes as (
 
 current_stage as (
     {{ lifecycle_current('changes') }}
-),
-
-final as (
-    select
-        customer_id,
-        lifecycle_stage,
-        previous_stage,
-        {{ days_between('stage_entered_date', as_of) }} as days_in_stage,
-        stage_entered_date,
-        {{ as_of }} as as_of_date
-    from current_stage
 )
 
-select * from final
+{{ lifecycle_as_of_columns('current_stage', as_of) }}
+{%- endmacro %}
+
+
+{#- The columns of user_lifecycle from rows of current stages (lifecycle_current or
+    int_lifecycle_current): the days in the stage count to `as_of`. -#}
+{% macro lifecycle_as_of_columns(current_stage, as_of) -%}
+select
+    customer_id,
+    lifecycle_stage,
+    previous_stage,
+    {{ days_between('stage_entered_date', as_of) }} as days_in_stage,
+    stage_entered_date,
+    {{ as_of }} as as_of_date
+from {{ current_stage }}
 {%- endmacro %}
 
 

@@ -15,16 +15,8 @@
 
 {%- set full_recompute = customers_need_full_recompute(['base_esp__email_events']) %}
 
-with touched as (
-    {%- if is_incremental() and not full_recompute %}
-    {{ changed_keys('base_esp__email_events', 'message_id') }}
-    {%- elif is_incremental() %}
-    select message_id from {{ this }}
-    {%- else %}
-    select cast(null as {{ dbt.type_string() }}) as message_id
-    where 1 = 0
-    {%- endif %}
-),
+with {{ touched_keys_cte('message_id', full_recompute,
+                        changed_keys('base_esp__email_events', 'message_id')) }},
 
 email_events as (
     select * from {{ ref('stg_esp__email_events') }}

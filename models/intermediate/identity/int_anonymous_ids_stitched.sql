@@ -16,16 +16,8 @@
 
 {%- set full_recompute = customers_need_full_recompute(['base_web__events']) %}
 
-with touched as (
-    {%- if is_incremental() and not full_recompute %}
-    {{ changed_keys('base_web__events', 'anonymous_id') }}
-    {%- elif is_incremental() %}
-    select anonymous_id from {{ this }}
-    {%- else %}
-    select cast(null as {{ dbt.type_string() }}) as anonymous_id
-    where 1 = 0
-    {%- endif %}
-),
+with {{ touched_keys_cte('anonymous_id', full_recompute,
+                        changed_keys('base_web__events', 'anonymous_id')) }},
 
 events as (
     select * from {{ ref('stg_web__events') }}

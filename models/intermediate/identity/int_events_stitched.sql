@@ -17,21 +17,16 @@
 
 {%- set full_recompute = customers_need_full_recompute(['base_web__events']) %}
 
-with touched as (
-    {%- if is_incremental() and not full_recompute %}
+{%- set changed -%}
     {{ changed_keys('base_web__events', 'event_id') }}
     union
     select event_id from {{ ref('stg_web__events') }}
     where anonymous_id in (
         {{ changed_keys('base_web__events', 'anonymous_id') }}
     )
-    {%- elif is_incremental() %}
-    select event_id from {{ this }}
-    {%- else %}
-    select cast(null as {{ dbt.type_string() }}) as event_id
-    where 1 = 0
-    {%- endif %}
-),
+{%- endset %}
+
+with {{ touched_keys_cte('event_id', full_recompute, changed) }},
 
 events as (
     select * from {{ ref('stg_web__events') }}
