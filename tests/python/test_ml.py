@@ -60,7 +60,7 @@ def test_clusters_recover_the_planted_personas(big):
     ari_signal = adjusted_rand_score(persona[signal], df.cluster_id[signal])
     print(f"ARI all customers {ari:.3f}; with any behaviour ({signal.mean():.0%}) "
           f"{ari_signal:.3f}")
-    assert ari >= 0.78
+    assert ari >= 0.8
     assert ari_signal >= 0.8
     # the names say what the planted personas are
     top = pd.crosstab(persona, df.cluster_name).idxmax(axis=1)

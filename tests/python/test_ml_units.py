@@ -129,6 +129,24 @@ def test_clusters_find_planted_groups_and_keep_ids_on_new_data():
     assert (back.assign(second).cluster_id == b.cluster_id).all()
 
 
+
+def test_a_customer_without_preferences_is_placed_by_what_is_known():
+    from sklearn.metrics import adjusted_rand_score
+    features = _toy_features(150, seed=4)
+    # a third of each group has shown no favourite category and no own send hour
+    unknown = features.index % 3 == 0
+    features.loc[unknown, "favourite_category"] = None
+    features.loc[unknown, "send_time_source"] = "base"
+    model = clustering.fit_clusters(features, k_min=3, k_max=6, random_state=0)
+    assert np.isnan(model.matrix(features[unknown])).any()  # missing, not the average
+    a = model.assign(features)
+    # the missing coordinates count for nothing, so these customers go with their
+    # own kind by orders, opens and visits: as well as the others do
+    assert adjusted_rand_score(features.group[unknown], a.cluster_id[unknown]) > 0.8
+    assert adjusted_rand_score(features.group, a.cluster_id) > 0.8
+    assert np.isfinite(a.cluster_distance).all()
+    assert model.metrics["silhouette"] is not None
+
 def test_scoring_streams_arrow_batches():
     con = duckdb.connect()
     rel = con.sql("select range as x from range(10000)")

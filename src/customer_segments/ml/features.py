@@ -83,11 +83,12 @@ def cluster_matrix(features: pd.DataFrame) -> pd.DataFrame:
 
 
 def send_hour_cyclic(hours: pd.Series) -> pd.DataFrame:
-    """Hour of day on the unit circle, so 23:00 and 00:00 are neighbours."""
-    h = pd.to_numeric(hours, errors="coerce")
+    """Hour of day on the unit circle, so 23:00 and 00:00 are neighbours; NaN where the
+    hour is unknown."""
+    h = pd.to_numeric(hours, errors="coerce").astype("float64")
     angle = 2 * np.pi * h / 24
-    return pd.DataFrame({"send_hour_sin": np.sin(angle).fillna(0),
-                         "send_hour_cos": np.cos(angle).fillna(0)}, index=hours.index)
+    return pd.DataFrame({"send_hour_sin": np.sin(angle), "send_hour_cos": np.cos(angle)},
+                        index=hours.index)
 
 
 def fit_columns(matrix: pd.DataFrame) -> list[str]:
