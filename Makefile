@@ -1,6 +1,7 @@
 # Two commands set up a fresh machine (Python 3.11 is all it needs):
 #   make build   create .venv, install pinned deps, make demo data if none, land, dbt build
-#   make test    lint + pytest (unit, generator, landing, end-to-end dbt builds, Online Retail)
+#   make test    lint + pytest (unit, generator, landing, end-to-end dbt builds, Online Retail,
+#                the Spark build against the DuckDB build)
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,7 +11,7 @@ CHROMIUM ?= /usr/bin/chromium
 REPORT ?= reports/segment_report.html
 DEMO_ARGS ?= --customers 2000 --days 365 --seed 42
 
-.PHONY: install build demo-data land dbt-build test lint docs report browser bench clean
+.PHONY: install spark-install spark-build test-spark build demo-data land dbt-build test lint docs report browser bench clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,23 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# the Spark target (dbt-spark + pyspark; Java 17+ from the machine)
+SPARK_STAMP := $(VENV)/.spark-installed-stamp
+$(SPARK_STAMP): requirements-spark.lock $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-spark.lock
+	touch $(SPARK_STAMP)
+
+spark-install: $(SPARK_STAMP)
+	@command -v java >/dev/null 2>&1 || { echo "Spark needs Java 17+ on PATH"; exit 1; }
+
+# the whole project on local Spark (CS_SPARK_WAREHOUSE, default spark-warehouse/)
+spark-build: spark-install demo-data
+	$(BIN)/cseg spark-build --landing-dir $(LANDING)
+
+# the Spark build compared with the DuckDB build (also part of make test)
+test-spark: spark-install
+	$(BIN)/pytest tests/python/test_spark.py
 
 demo-data: install
 	@if ls $(LANDING)/orders/* >/dev/null 2>&1; then \
@@ -40,7 +58,7 @@ build: demo-data land dbt-build
 lint: install
 	$(BIN)/ruff check src tests python_models benchmarks
 
-test: install lint browser
+test: install spark-install lint browser
 	$(BIN)/pytest
 
 # Debian's Chromium for the browser tests (report and dbt docs), pinned; Debian drops

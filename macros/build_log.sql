@@ -9,6 +9,10 @@
 
 
 {% macro build_log_start() %}
+    {{ return(adapter.dispatch('build_log_start', 'customer_segments')()) }}
+{% endmacro %}
+
+{% macro default__build_log_start() %}
     {%- if execute -%}
     create schema if not exists {{ generate_schema_name('quality', none) }};
     create table if not exists {{ build_log_relation() }} (
@@ -54,7 +58,10 @@
 
 
 {% macro build_log_end(results) %}
-    {%- if execute -%}
+    {{ return(adapter.dispatch('build_log_end', 'customer_segments')(results)) }}
+{% endmacro %}
+
+{% macro build_log_counts(results) %}
     {%- set failed, warned, passed, skipped = [], [], [], [] -%}
     {%- for r in results -%}
         {%- set status = r.status | string | lower -%}
@@ -69,14 +76,52 @@
             {%- do passed.append(r.node.name) -%}
         {%- endif -%}
     {%- endfor -%}
+    {{ return({'failed': failed, 'warned': warned, 'passed': passed, 'skipped': skipped}) }}
+{% endmacro %}
+
+{% macro default__build_log_end(results) %}
+    {%- if execute -%}
+    {%- set c = build_log_counts(results) -%}
     update {{ build_log_relation() }}
-    set invocation_status = '{{ "error" if failed else "success" }}',
-        failed_nodes = {% if failed %}'{{ failed | join("; ") }}'{% else %}null{% endif %},
-        nodes_passed = {{ passed | length }},
-        nodes_warned = {{ warned | length }},
-        nodes_failed = {{ failed | length }},
-        nodes_skipped = {{ skipped | length }},
+    set invocation_status = '{{ "error" if c.failed else "success" }}',
+        failed_nodes = {% if c.failed %}'{{ c.failed | join("; ") }}'{% else %}null{% endif %},
+        nodes_passed = {{ c.passed | length }},
+        nodes_warned = {{ c.warned | length }},
+        nodes_failed = {{ c.failed | length }},
+        nodes_skipped = {{ c.skipped | length }},
         finished_at = {{ dbt.current_timestamp() }}
     where invocation_id = '{{ invocation_id }}';
+    {%- endif -%}
+{% endmacro %}
+
+
+{#- Spark (parquet tables: no UPDATE, one statement per call): the log is append-only,
+    a 'running' row at the start and the finished row at the end, both with the
+    invocation id; readers take the newest row of each invocation. -#}
+{% macro spark__build_log_start() %}
+    {%- if execute -%}
+    {%- do run_query("create schema if not exists " ~ generate_schema_name('quality', none)) -%}
+    {%- do run_query("create table if not exists " ~ build_log_relation() ~ " (
+        invocation_id string, command string, invocation_status string,
+        failed_nodes string, nodes_passed int, nodes_warned int, nodes_failed int,
+        nodes_skipped int, started_at timestamp, finished_at timestamp,
+        is_whole_build boolean) using parquet") -%}
+    {%- do run_query("insert into " ~ build_log_relation() ~ " values ('" ~ invocation_id
+        ~ "', '" ~ flags.WHICH ~ "', 'running', null, null, null, null, null, "
+        ~ dbt.current_timestamp() ~ ", null, " ~ is_whole_build() ~ ")") -%}
+    {%- endif -%}
+    select 1
+{% endmacro %}
+
+{% macro spark__build_log_end(results) %}
+    {%- if execute -%}
+    {%- set c = build_log_counts(results) -%}
+    insert into {{ build_log_relation() }}
+    select invocation_id, command, '{{ "error" if c.failed else "success" }}',
+        {% if c.failed %}'{{ c.failed | join("; ") }}'{% else %}null{% endif %},
+        {{ c.passed | length }}, {{ c.warned | length }}, {{ c.failed | length }},
+        {{ c.skipped | length }}, started_at, {{ dbt.current_timestamp() }}, is_whole_build
+    from {{ build_log_relation() }}
+    where invocation_id = '{{ invocation_id }}' and finished_at is null
     {%- endif -%}
 {% endmacro %}

@@ -110,15 +110,15 @@ source as (
 {%- endmacro %}
 
 
+{#- One statement per call (Spark runs one at a time). -#}
 {% macro stale_row_log_start() -%}
     {%- if execute -%}
-    create schema if not exists {{ generate_schema_name('staging', none) }};
-    create table if not exists {{ stale_row_log() }} (
-        model_name {{ dbt.type_string() }},
-        deleted_rows bigint,
-        deleted_at timestamp with time zone
-    );
+    {%- do run_query("create schema if not exists " ~ generate_schema_name('staging', none)) -%}
+    {%- do run_query("create table if not exists " ~ stale_row_log() ~ " (model_name "
+        ~ dbt.type_string() ~ ", deleted_rows bigint, deleted_at "
+        ~ ('timestamp' if target.type == 'spark' else 'timestamp with time zone') ~ ")") -%}
     {%- endif -%}
+    select 1
 {%- endmacro %}
 
 
@@ -178,4 +178,21 @@ source as (
         )
     {%- endset -%}
     {{ return(run_query(q).rows[0][0]) }}
+{%- endmacro %}
+
+
+{#- The materialization of the models kept up to date by key (delete+insert): incremental
+    where the engine can delete rows. Plain Spark tables (parquet) cannot: there they are
+    rebuilt in full each run (same rows; the is_incremental() branches are not taken).
+    With Delta Lake on the cluster, a spark__ strategy of merge could take over. -#}
+{% macro keyed_incremental() -%}
+    {{ return(adapter.dispatch('keyed_incremental', 'customer_segments')()) }}
+{%- endmacro %}
+
+{% macro default__keyed_incremental() -%}
+    {{ return('incremental') }}
+{%- endmacro %}
+
+{% macro spark__keyed_incremental() -%}
+    {{ return('table') }}
 {%- endmacro %}

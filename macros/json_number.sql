@@ -17,7 +17,7 @@
 {%- endmacro %}
 
 {% macro default__json_text(column, path) -%}
-    cast(json_extract({{ column }}, '{{ path }}') as varchar)
+    cast(json_extract({{ column }}, '{{ path }}') as string)
 {%- endmacro %}
 
 {% macro spark__json_text(column, path) -%}

@@ -90,7 +90,7 @@
 
 {% macro default__row_hash(columns) -%}
     md5(concat_ws(chr(31)
-    {%- for c in columns %}, coalesce(cast({{ c }} as varchar), chr(0)){% endfor -%}
+    {%- for c in columns %}, coalesce(cast({{ c }} as string), chr(0)){% endfor -%}
     ))
 {%- endmacro %}
 
@@ -104,5 +104,29 @@
 {% macro default__raw_record(columns, prefix) -%}
     cast(to_json(struct_pack(
     {%- for c in columns %}"{{ c }}" := {{ prefix }}{{ c }}{% if not loop.last %}, {% endif %}{% endfor -%}
-    , "_extra_fields" := _extra_fields)) as varchar)
+    , "_extra_fields" := _extra_fields)) as string)
+{%- endmacro %}
+
+
+{#- Spark: `timestamp` is an instant shown in the session time zone (UTC, profiles.yml),
+    so it holds the same UTC wall time as DuckDB's naive UTC timestamp. -#}
+{% macro spark__parse_timestamp_utc(column) -%}
+    {%- if var('source_timezone') | upper == 'UTC' -%}
+    try_cast(trim({{ column }}) as timestamp)
+    {%- else -%}
+    case
+        when trim({{ column }}) rlike '\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?\\s*([zZ]|[+-]\\d{2}(:?\\d{2})?)$'
+            then try_cast(trim({{ column }}) as timestamp)
+        else to_utc_timestamp(try_cast(trim({{ column }}) as timestamp_ntz),
+                              '{{ var("source_timezone") }}')
+    end
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Spark: null fields kept (to_json drops them by default; DuckDB keeps them). -#}
+{% macro spark__raw_record(columns, prefix) -%}
+    to_json(named_struct(
+    {%- for c in columns %}'{{ c }}', {{ prefix }}{{ c }}, {% endfor -%}
+    '_extra_fields', _extra_fields), map('ignoreNullFields', 'false'))
 {%- endmacro %}

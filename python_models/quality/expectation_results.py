@@ -40,6 +40,7 @@ def model(dbt, session):
         holdout_share=float(settings["holdout_share"]),
         max_quarantine_share=float(settings["quality_max_quarantine_share"]),
         max_source_lag_days=int(settings["quality_max_source_lag_days"]),
+        dialect=getattr(session, "dialect", "duckdb"),
     )
     sql["source_facts"] = f"""
         with newest as (
@@ -57,7 +58,8 @@ def model(dbt, session):
             coalesce(r.accounted_rows, 0) as accounted_rows,
             coalesce(r.quarantined_rows, 0) / nullif(r.landed_rows, 0) as quarantined_share,
             n.newest_date,
-            date_diff('day', n.newest_date, max(n.newest_date) over ())
+            {validate.days_between(session, 'n.newest_date',
+                                   'max(n.newest_date) over ()')}
                 as days_behind_newest_source
         from ({reconciliation}) as r
         left join newest as n on r.source_name = n.source_name"""

@@ -109,6 +109,15 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0 if result.success else 1
 
 
+def _cmd_spark_build(args: argparse.Namespace) -> int:
+    from .spark.build import spark_build
+
+    result = spark_build(Path(args.landing_dir), Path(args.db),
+                         project_dir=config.project_root(), dbt_args=args.dbt_args)
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cseg", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -136,6 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("dbt_args", nargs=argparse.REMAINDER,
                            help="passed to dbt build (e.g. --select staging)")
         p.set_defaults(func=func)
+
+    s = sub.add_parser("spark-build", help="land, then build the whole project on Spark "
+                       "(dbt target spark; Python models through the Spark runner)")
+    s.add_argument("--landing-dir", default=str(config.landing_dir()))
+    s.add_argument("--db", default=str(config.project_root() / "landing.duckdb"),
+                   help="the landing step's bookkeeping database (raw.* before Spark)")
+    s.add_argument("dbt_args", nargs=argparse.REMAINDER,
+                   help="passed to every dbt call (e.g. --target-path /tmp/t)")
+    s.set_defaults(func=_cmd_spark_build)
 
     e = sub.add_parser("export", help="write the full exportable set and the diff since "
                        "the last export (reverse ETL)")

@@ -143,12 +143,12 @@ ORDER_STATUSES = ("completed", "cancelled", "refunded")
 
 # Reason codes a staging model may give a quarantined row (documented in the README).
 REASON_CODES = {  # in the order staging checks them: a row gets the first that fails
-    "malformed_row": "The row had more fields than the file's header.",
+    "malformed_row": "The row had more fields than the header of its file.",
     "missing_required_field": "A required column is empty for this row.",
     "missing_customer_id": "Order or email event without a customer (e.g. guest checkout).",
     "missing_identity": "Event with neither customer_id nor anonymous_id.",
     "unparseable_timestamp": "A timestamp (or date) that cannot be parsed.",
-    "future_timestamp": "A timestamp later than the file's landing time plus tolerance.",
+    "future_timestamp": "A timestamp later than the landing time of its file plus the tolerance.",
     "non_numeric_amount": "Revenue, discount or item count that is not a number.",
     "negative_amount": "Negative revenue, discount or item count.",
     "unknown_event_type": "Event type not in the documented list.",

@@ -7,7 +7,7 @@
     Incremental by customer: a run recomputes the customers touched since the last one
     (see the macro incremental_customers). -#}
 {{ config(
-    materialized='incremental',
+    materialized=keyed_incremental(),
     unique_key='customer_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',

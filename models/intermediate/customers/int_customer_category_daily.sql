@@ -2,7 +2,7 @@
     product views, add-to-carts and completed orders. Incremental by customer (see the
     macro incremental_customers). -#}
 {{ config(
-    materialized='incremental',
+    materialized=keyed_incremental(),
     unique_key='customer_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',

@@ -11,7 +11,7 @@
     everyone when the as-of date moves back, the lifecycle vars change or the staged
     tables cannot vouch (customers_need_full_recompute). -#}
 {{ config(
-    materialized='incremental',
+    materialized=keyed_incremental(),
     unique_key='customer_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',

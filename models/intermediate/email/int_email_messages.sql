@@ -4,7 +4,7 @@
     recomputes the messages with events staged since the last one (see the macro
     incremental_customers). -#}
 {{ config(
-    materialized='incremental',
+    materialized=keyed_incremental(),
     unique_key='message_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
@@ -24,19 +24,26 @@ email_events as (
         and {{ only_touched(full_recompute, 'message_id', 'message_id') }}
 ),
 
+-- the opens' user agents that match a machine pattern: matched once per distinct agent
+-- (few), then joined back (a correlated EXISTS with LIKE trips Spark's optimizer)
 machine_agents as (
-    select pattern from {{ ref('machine_user_agents') }}
+    select distinct open_agents.user_agent
+    from (
+        select distinct user_agent from email_events
+        where email_event_type = 'open' and user_agent is not null
+    ) as open_agents
+    inner join {{ ref('machine_user_agents') }} as patterns
+        on open_agents.user_agent like patterns.pattern
 ),
 
 classified as (
     select
         email_events.*,
         email_event_type = 'open'
-        and exists (
-            select 1 from machine_agents
-            where email_events.user_agent like machine_agents.pattern
-        ) as is_machine_open
+        and machine_agents.user_agent is not null as is_machine_open
     from email_events
+    left join machine_agents
+        on email_events.user_agent = machine_agents.user_agent
 ),
 
 final as (

@@ -5,7 +5,7 @@
     Incremental by anonymous id: a run recomputes the ids with web rows staged since
     the last one (see the macro incremental_customers). -#}
 {{ config(
-    materialized='incremental',
+    materialized=keyed_incremental(),
     unique_key='anonymous_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',
@@ -40,7 +40,7 @@ ranked as (
         customer_id,
         event_at,
         row_number() over (partition by anonymous_id order by event_at, event_id) as seen_rank,
-        count(distinct customer_id) over (partition by anonymous_id) as customer_count
+        {{ count_distinct_over('customer_id', 'anonymous_id') }} as customer_count
     from identified
 ),
 

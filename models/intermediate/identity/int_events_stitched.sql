@@ -6,7 +6,7 @@
     every event of an anonymous id with new rows (its customer may have changed); see
     the macro incremental_customers. -#}
 {{ config(
-    materialized='incremental',
+    materialized=keyed_incremental(),
     unique_key='event_id',
     incremental_strategy='delete+insert',
     on_schema_change='fail',

@@ -129,14 +129,14 @@ final as (
         source_name,
         event_type,
         check_status,
-        source_name || ' ' || event_type || ' on ' || cast(checked_date as varchar) || ': '
-            || cast(row_count as varchar) || ' rows against the median of '
+        source_name || ' ' || event_type || ' on ' || cast(checked_date as string) || ': '
+            || cast(row_count as string) || ' rows against the median of '
             || case when baseline_mode = 'weekday'
-                then 'the same weekday in the ' || cast({{ baseline_days }} as varchar)
+                then 'the same weekday in the ' || cast({{ baseline_days }} as string)
                     || ' weeks before, '
-                else 'the ' || cast({{ baseline_days }} as varchar) || ' days before, ' end
-            || cast(round(baseline_rows, 1) as varchar)
-            || coalesce(' (' || cast(round(volume_ratio, 2) as varchar) || 'x)', '')
+                else 'the ' || cast({{ baseline_days }} as string) || ' days before, ' end
+            || cast(round(baseline_rows, 1) as string)
+            || coalesce(' (' || cast(round(volume_ratio, 2) as string) || 'x)', '')
             || case when is_newest_day then '; newest day, may be partial: spikes only'
                 else '' end
             as check_message,

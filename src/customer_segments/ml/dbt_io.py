@@ -74,6 +74,11 @@ def _takes_batch_size(relation) -> bool:
 
 def score_in_batches(relation, batch_rows: int,
                      score: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
+    """score() applied to the relation in batches of batch_rows, the results as one
+    frame. A relation that can score in parallel itself (the Spark runner's:
+    mapInPandas on the executors) is left to do so."""
+    if hasattr(relation, "score_in_parallel"):
+        return relation.score_in_parallel(score, batch_rows)
     parts = [score(frame) for frame in iter_frames(relation, batch_rows) if len(frame)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
@@ -132,8 +137,10 @@ def supervised_inputs(session, examples_relation, daily_relation, this,
     examples = sample_frame(session, examples_relation,
                             2 * int(settings["ml_max_fit_rows"]), seed)
     daily = daily_relation.sql_query()
-    span = session.sql("select datediff('day', min(activity_date), max(activity_date)) + 1 "
-                       f"from ({daily})").fetchall()[0][0] or 0
+    first, last = session.sql("select min(activity_date), max(activity_date) "
+                              f"from ({daily})").fetchall()[0]
+    # calendar days, both ends included (portable SQL: the engines' datediff differ)
+    span = (pd.Timestamp(last) - pd.Timestamp(first)).days + 1 if first is not None else 0
     train = examples[examples.example_role == "holdout_train"]
     test = examples[examples.example_role == "holdout_test"]
     as_of = test.as_of_date.max() + pd.Timedelta(days=horizon) if len(test) else None

@@ -84,9 +84,17 @@ class SuiteSettings:
     holdout_share: float = 0.05
     max_quarantine_share: float = 0.05
     max_source_lag_days: int = 3
+    dialect: str = "duckdb"  # or spark: the few SQL functions the engines spell apart
 
 
-def staged_suites() -> list[Suite]:
+def regex_match_sql(column: str, pattern: str, dialect: str = "duckdb") -> str:
+    """SQL that is true when column matches pattern (a Python regex string)."""
+    if dialect == "spark":  # Spark string literals take backslash escapes
+        return f"regexp_like({column}, '{pattern.replace(chr(92), chr(92) * 2)}')"
+    return f"regexp_matches({column}, '{pattern}')"
+
+
+def staged_suites(dialect: str = "duckdb") -> list[Suite]:
     return [
         Suite("stg_shop__orders", key="order_id", description="Clean orders", checks=(
             *_not_null("order_id", "customer_id", "order_status", "ordered_at", "revenue"),
@@ -109,7 +117,8 @@ def staged_suites() -> list[Suite]:
               )),
         Suite("stg_crm__customers", description="Clean CRM customers (PII as facts)",
               select="customer_id, email is not null as has_email, "
-                     f"regexp_matches(email, '{EMAIL_PATTERN}') as is_email_well_formed, "
+                     f"{regex_match_sql('email', EMAIL_PATTERN, dialect)} "
+                     "as is_email_well_formed, "
                      "has_email_consent, country, signed_up_at, updated_at",
               checks=(
                   *_not_null("customer_id", "signed_up_at"),
@@ -166,7 +175,7 @@ def mart_suites(s: SuiteSettings) -> list[Suite]:
             _between("expected_revenue", 0),
         )),
         Suite("user_segments", description="The one row per user the ESP sync reads",
-              select="* exclude (email, first_name), email is not null as has_email",
+              select="* except (email, first_name), email is not null as has_email",
               checks=(
                   *_not_null("customer_id", "consent_status", "cluster_name",
                              "lifecycle_stage", "rfm_segment", "export_hash", "as_of_date"),
@@ -208,4 +217,4 @@ def fact_suites(s: SuiteSettings) -> list[Suite]:
 
 
 def all_suites(s: SuiteSettings) -> list[Suite]:
-    return [*staged_suites(), *mart_suites(s), *fact_suites(s)]
+    return [*staged_suites(s.dialect), *mart_suites(s), *fact_suites(s)]

@@ -31,6 +31,14 @@ RESULT_COLUMNS = [
 ]
 
 
+def days_between(session, start: str, end: str) -> str:
+    """SQL for the calendar days from start to end (dates) in the session's engine: a
+    DuckDB connection, or the Spark runner's session (`dialect` spark)."""
+    if getattr(session, "dialect", "duckdb") == "spark":
+        return f"datediff({end}, {start})"
+    return f"date_diff('day', {start}, {end})"
+
+
 def read_frame(session, sql: str, suite: Suite, max_rows: int) -> tuple[pd.DataFrame, int]:
     """The frame a suite validates, and how many rows the whole relation has. Any PII
     column the suite's select let through is dropped: validators never see PII."""
@@ -40,7 +48,11 @@ def read_frame(session, sql: str, suite: Suite, max_rows: int) -> tuple[pd.DataF
         # the keys whose 64-bit hash falls in the lowest max_rows/rows of the range: one
         # scan, no sort or distinct over the whole table (4 s -> 1 s on 10M events)
         threshold = int(2 ** 64 * max_rows / rows)
-        select = f"{select} where hash({suite.key}) < {threshold}::ubigint"
+        if getattr(session, "dialect", "duckdb") == "spark":  # signed 64-bit hash
+            select = (f"{select} where pmod(xxhash64({suite.key}), 1000000) < "
+                      f"{int(1_000_000 * max_rows / rows)}")
+        else:
+            select = f"{select} where hash({suite.key}) < {threshold}::ubigint"
     frame = session.sql(select).df()
     return frame.drop(columns=[c for c in frame.columns if c in PII_COLUMNS]), int(rows)
 

@@ -69,7 +69,7 @@ validated as {{ inline_cte() }} (
 {{ classify_rows(
     'validated',
     key='customer_id',
-    version_key="coalesce(cast(updated_at as varchar), _source_file)",
+    version_key="coalesce(cast(updated_at as string), _source_file)",
     version_order='updated_at desc nulls last'
 ) }},
 

@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=keyed_incremental(),
     unique_key=['_source_file', '_source_row'],
     incremental_strategy='delete+insert',
     on_schema_change='fail',

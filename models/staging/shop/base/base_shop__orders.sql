@@ -1,5 +1,5 @@
 {{ config(
-    materialized='incremental',
+    materialized=keyed_incremental(),
     unique_key=['_source_file', '_source_row'],
     incremental_strategy='delete+insert',
     on_schema_change='fail',
@@ -91,7 +91,7 @@ validated as {{ inline_cte() }} (
 {{ classify_rows(
     'validated',
     key='order_id',
-    version_key="coalesce(cast(updated_at as varchar), _source_file)",
+    version_key="coalesce(cast(updated_at as string), _source_file)",
     version_order='updated_at desc nulls last'
 ) }},
 
