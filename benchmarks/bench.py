@@ -157,6 +157,8 @@ def bench_size(size: int, args, record: dict) -> None:
         steps["dbt_build_incremental"] = run_step("dbt_build_incremental", dbt, env, log)
     finally:
         (landing / "events" / "zz-next-day.parquet").unlink(missing_ok=True)
+    if args.spark:
+        spark_step(args, work, landing, log, steps)
     steps["dbt_build"]["slowest_nodes"] = full_nodes
     steps["dbt_build_incremental"]["slowest_nodes"] = slowest_nodes(
         work / "target" / "run_results.json")
@@ -175,6 +177,11 @@ def bench_size(size: int, args, record: dict) -> None:
         "full_build_events_per_s": round(size / full),
     }
     summary["capped_memory_limit"] = args.capped_memory_limit
+    if "spark_build" in steps:
+        spark = steps["spark_build"]["seconds"]
+        summary["spark_build_seconds"] = round(spark, 1)
+        summary["spark_vs_duckdb_full_build"] = round(spark / full, 2)
+        summary["spark_build_vs_bare"] = round(spark / bare, 2)
     if "pandas_features" in steps:
         pandas = steps["pandas_features"]
         summary["pandas_vs_duckdb_time"] = round(pandas["seconds"] / bare, 2)
@@ -187,6 +194,29 @@ def bench_size(size: int, args, record: dict) -> None:
     if not args.keep:
         shutil.rmtree(work / "spill", ignore_errors=True)
     record["summary"] = summary
+
+
+def spark_step(args, work: Path, landing: Path, log: Path, steps: dict) -> None:
+    """The whole project on local Spark (`cseg spark-build`: land, raw to Spark, dbt
+    target spark, the Python models through the Spark runner) on the same landing zone,
+    with the stage times it reports."""
+    env = {"CS_SPARK_WAREHOUSE": str(work / "spark-warehouse"),
+           "DBT_TARGET_PATH": str(work / "spark-target"),
+           "DBT_LOG_PATH": str(work / "spark-logs"), "CS_DATA_DOCS_DIR": str(work / "docs"),
+           "CS_SPARK_DRIVER_MEMORY": args.spark_driver_memory,
+           "CS_SPARK_SHUFFLE_PARTITIONS": str(4 * args.threads),
+           "PYSPARK_PYTHON": str(BIN / "python"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    cmd = [str(BIN / "cseg"), "spark-build", "--landing-dir", str(landing),
+           "--db", str(work / "spark-landing.duckdb")]
+    steps["spark_build"] = run_step("spark_build", cmd, env, log)
+    stages = []
+    for line in log.read_text().splitlines():
+        if line.startswith("[spark-build] "):
+            name, _, rest = line[len("[spark-build] "):].partition(": ")
+            seconds = rest.rsplit("(", 1)[-1].rstrip(" s)")
+            stages.append({"stage": name, "seconds": float(seconds)})
+    steps["spark_build"]["stages"] = stages
+    steps["spark_build"]["driver_memory"] = args.spark_driver_memory
 
 
 def reuse_engine_steps(size: int, results_dir: Path, steps: dict) -> None:
@@ -300,6 +330,17 @@ def markdown(rows: list[tuple[dict, dict]]) -> str:
                if capped and pandas else "- | ")
             + f"{s['full_build_peak_rss_mb'] / 1024:.1f} GB |")
     for _, size in complete:
+        s, spark = size["summary"], size["steps"].get("spark_build")
+        if spark:
+            slow = sorted(spark.get("stages", []), key=lambda x: -x["seconds"])[:3]
+            lines += ["", f"{s['events']:,} events on local Spark (`cseg spark-build`, "
+                          f"driver memory {spark.get('driver_memory')}): "
+                          f"{spark['seconds']:.1f} s, {s['spark_vs_duckdb_full_build']:.1f}x "
+                          f"the DuckDB full build, {s['spark_build_vs_bare']:.1f}x the bare "
+                          f"aggregation; slowest stages: "
+                          + "; ".join(f"{x['stage']} {x['seconds']:.0f} s" for x in slow)
+                          + "."]
+    for _, size in complete:
         reused = size["steps"]["duckdb_features"].get("reused_from")
         if reused:
             lines += ["", f"{size['events']:,} events: the builds measured with --builds-only; "
@@ -355,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--builds-only", action="store_true",
                    help="time land and the dbt builds only; take the bare DuckDB, capped "
                         "and pandas steps from the newest earlier run of the same size")
+    p.add_argument("--spark", action="store_true",
+                   help="also build the whole project on local Spark (make spark-install)")
+    p.add_argument("--spark-driver-memory", default="8g")
     args = p.parse_args(argv)
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     labels = dict(zip(sizes, [s.strip() for s in args.sizes.split(",") if s.strip()],

@@ -161,6 +161,17 @@ def test_scoring_streams_arrow_batches():
     assert max(sizes) <= 3000 and len(sizes) >= 4
 
 
+def test_scored_decimals_are_the_nearest_double_as_when_fitting():
+    # Arrow's decimal-to-double cast gave 80.85000000000001 for 80.85, while the fit
+    # (DuckDB's .df()) and Spark see 80.85: a customer on a tree split scored otherwise
+    con = duckdb.connect()
+    rel = con.sql("select cast(v as decimal(38, 2)) as money, 1 as n "
+                  "from (values (80.85), (0.1), (12345678.91)) t(v)")
+    frame = pd.concat(dbt_io.iter_frames(rel, 2))
+    assert frame.money.tolist() == [80.85, 0.1, 12345678.91]
+    assert frame.money.tolist() == rel.df().money.tolist()
+
+
 def test_fit_sample_is_bounded_and_repeatable():
     con = duckdb.connect()
     rel = con.sql("select range as x from range(50000)")
