@@ -9,7 +9,7 @@ def model(dbt, session):
     dbt.config(materialized="table")
     settings = dbt.config.get("meta") or {}  # literal call: dbt passes only what it sees
     cfg = settings.get
-    fit = runs.active_model(dbt.ref("ml_churn_fit").df())
+    fit = runs.active_model(dbt_io.frame_of(dbt.ref("ml_churn_fit")))
     rule_based = fit["status"] == "rule_based"
     fitted = None if rule_based else runs.loads(fit["model_blob"])
 

@@ -11,7 +11,7 @@ RFM_FALLBACK = ["champions", "loyal", "potential_loyalists", "new_customers", "p
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    fit = runs.active_model(dbt.ref("ml_clusters_fit").df())
+    fit = runs.active_model(dbt_io.frame_of(dbt.ref("ml_clusters_fit")))
     features = dbt.ref("user_features")
     settings = dbt.config.get("meta") or {}  # literal call: dbt passes only what it sees
     batch = int(settings["ml_score_batch_rows"])

@@ -10,7 +10,7 @@ def model(dbt, session):
     settings = dbt.config.get("meta") or {}  # literal call: dbt passes only what it sees
     cfg = settings.get
     horizon = int(cfg("churn_horizon_days"))
-    fit = runs.active_model(dbt.ref("ml_value_fit").df())
+    fit = runs.active_model(dbt_io.frame_of(dbt.ref("ml_value_fit")))
     rule_based = fit["status"] == "rule_based"
     fitted = None if rule_based else runs.loads(fit["model_blob"])
 

@@ -111,3 +111,44 @@ def test_the_models_were_fitted_not_rule_based_on_both(builds):
         assert list(a.status) == ["accepted"], (name, a[["status", "reason"]])
         assert list(b.status) == ["accepted"], (name, b[["status", "reason"]])
         assert a.training_rows.iloc[0] == b.training_rows.iloc[0]
+
+
+def test_the_model_files_run_as_dbt_runs_them_on_databricks(builds, monkeypatch):
+    """dbt on Databricks calls model(dbt, session) with a SparkSession, and dbt.ref()
+    gives Spark DataFrames (not the runner's adapters): the ML model files score the
+    same with those."""
+    import json
+
+    from customer_segments.spark import ml
+    from customer_segments.spark.session import get_session
+
+    _, warehouse, proc = builds
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    monkeypatch.setenv("CS_SPARK_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
+    manifest = json.loads((warehouse.parent / "spark-target" / "manifest.json").read_text())
+    spark = get_session("databricks-convention")
+    spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
+    try:
+        class Dbt:  # what dbt-databricks passes: refs are Spark DataFrames
+            def __init__(self, node):
+                self.config = ml._Config(node)
+                self.this = ml.relation_name(node)
+
+            def ref(self, name):
+                return spark.table(ml.relation_name(ml.find_node(manifest, name)))
+
+        node = ml.find_node(manifest, "ml_user_churn")
+        model = ml.load_model_function(PROJECT, node)
+        scores = model(Dbt(node), spark).set_index("customer_id").sort_index()
+        stored = _spark_table(warehouse, "ml", "ml_user_churn").set_index("customer_id") \
+            .sort_index()
+        assert list(scores.index) == list(stored.index)
+        assert np.allclose(scores.churn_probability, stored.churn_probability, rtol=1e-9)
+        assert (scores.churn_risk_tier == stored.churn_risk_tier).all()
+        fit_node = ml.find_node(manifest, "ml_churn_fit")
+        fit = ml.load_model_function(PROJECT, fit_node)(Dbt(fit_node), spark)
+        # within the refit cadence: the stored fit is reused, read through Spark
+        assert list(fit.status) == ["accepted"]
+    finally:
+        spark.stop()

@@ -13,12 +13,46 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 
+def _is_pyspark(obj) -> bool:
+    return type(obj).__module__.startswith("pyspark")
+
+
+def _spark_adapted(session, *relations):
+    """What dbt passes a Python model on Databricks (a SparkSession, Spark DataFrames)
+    in the Spark runner's adapters, so the helpers below serve both; DuckDB objects and
+    the runner's own adapters pass through."""
+    if not (_is_pyspark(session) or any(_is_pyspark(r) for r in relations)):
+        return (session, *relations)
+    from ..spark.ml import SparkRelation, SparkSessionShim
+
+    spark = session if _is_pyspark(session) else None
+    adapted = []
+    for rel in relations:
+        if _is_pyspark(rel):
+            spark = spark or rel.sparkSession
+            name = f"_cs_input_{abs(hash(id(rel)))}"
+            rel.createOrReplaceTempView(name)
+            rel = SparkRelation(spark, name)
+        adapted.append(rel)
+    shim = SparkSessionShim(spark) if _is_pyspark(session) else session
+    return (shim, *adapted)
+
+
+def frame_of(relation) -> pd.DataFrame:
+    """A small relation (a fit record) as pandas: DuckDB relation, the Spark runner's
+    adapter or a Spark DataFrame."""
+    if _is_pyspark(relation):
+        return relation.toPandas()
+    return relation.df()
+
+
 def sample_frame(session, relation, max_rows: int, seed: int,
                  key: str = "customer_id") -> pd.DataFrame:
     """At most max_rows rows of the relation, sorted by key: the same rows in the same
     order for the same data and seed, whatever the thread count (row order matters to
     early stopping and calibration folds). The sample is the rows with the smallest
     hash of (key, seed): a deterministic, uniform choice."""
+    session, relation = _spark_adapted(session, relation)
     q = relation.sql_query()
     n = session.sql(f"select count(*) from ({q})").fetchall()[0][0]
     if n <= max_rows:
@@ -90,6 +124,8 @@ def score_in_batches(relation, batch_rows: int,
     """score() applied to the relation in batches of batch_rows, the results as one
     frame. A relation that can score in parallel itself (the Spark runner's:
     mapInPandas on the executors) is left to do so."""
+    if _is_pyspark(relation):
+        _, relation = _spark_adapted(relation.sparkSession, relation)
     if hasattr(relation, "score_in_parallel"):
         return relation.score_in_parallel(score, batch_rows)
     parts = [score(frame) for frame in iter_frames(relation, batch_rows) if len(frame)]
@@ -98,6 +134,7 @@ def score_in_batches(relation, batch_rows: int,
 
 def previous_rows(session, this) -> pd.DataFrame | None:
     """This model's table as the previous run left it, if there is one."""
+    session, = _spark_adapted(session)
     try:
         return session.sql(f"select * from {this}").df()
     except Exception:  # noqa: BLE001 - first run: the table does not exist yet
@@ -112,6 +149,7 @@ def reuse_before_reading(session, examples_relation, this, params: dict,
     sampling and fingerprinting the examples on every run inside the refit cadence."""
     from .runs import reusable_fit
 
+    session, examples_relation = _spark_adapted(session, examples_relation)
     previous = previous_rows(session, this)
     if previous is None or len(previous) != 1 or pd.isna(previous.as_of_date.iloc[0]):
         return None
@@ -145,6 +183,8 @@ def supervised_inputs(session, examples_relation, daily_relation, this,
     the model file: dbt sees a model's dbt.ref() calls only there."""
     from .runs import data_problems
 
+    session, examples_relation, daily_relation = _spark_adapted(
+        session, examples_relation, daily_relation)
     seed = int(settings["ml_random_state"])
     horizon = int(settings["churn_horizon_days"])
     examples = sample_frame(session, examples_relation,
