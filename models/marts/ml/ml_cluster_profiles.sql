@@ -55,12 +55,44 @@ final as (
         avg(monetary) as avg_monetary,
         sum(monetary) as total_monetary,
         avg(recency_days) as avg_recency_days,
-        avg(engagement_score) as avg_engagement_score,
-        mode(favourite_category) as top_favourite_category,
-        mode(case when send_time_source = 'own' then best_send_hour end) as top_send_hour
+        avg(engagement_score) as avg_engagement_score
     from joined
     cross join totals
     group by joined.cluster_id, joined.cluster_name, joined.model_run_id
+),
+
+-- the most common value per cluster, ties to the smallest: mode() picks any of the tied
+-- values (a rebuild gave another send hour) and is not on every engine
+top_category as (
+    select
+        cluster_id,
+        favourite_category,
+        row_number() over (
+            partition by cluster_id order by count(*) desc, favourite_category
+        ) as value_rank
+    from joined
+    where favourite_category is not null
+    group by cluster_id, favourite_category
+),
+
+top_hour as (
+    select
+        cluster_id,
+        best_send_hour,
+        row_number() over (
+            partition by cluster_id order by count(*) desc, best_send_hour
+        ) as value_rank
+    from joined
+    where send_time_source = 'own' and best_send_hour is not null
+    group by cluster_id, best_send_hour
 )
 
-select * from final
+select
+    final.*,
+    top_category.favourite_category as top_favourite_category,
+    top_hour.best_send_hour as top_send_hour
+from final
+left join top_category
+    on final.cluster_id = top_category.cluster_id and top_category.value_rank = 1
+left join top_hour
+    on final.cluster_id = top_hour.cluster_id and top_hour.value_rank = 1
