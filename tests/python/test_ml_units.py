@@ -244,3 +244,26 @@ def test_a_fit_inside_the_cadence_is_reused_without_reading_the_examples():
     assert dbt_io.reuse_before_reading(con, con.sql("select * from examples"), "fit",
                                        params, 7) is None
     assert dbt_io.reuse_before_reading(con, examples, "no_such_table", params, 7) is None
+
+
+def test_python_models_run_after_every_python_model_upstream_even_through_sql():
+    from customer_segments.spark.ml import python_model_waves, python_models
+
+    def node(name, language, *parents):
+        return {"name": name, "resource_type": "model", "language": language,
+                "depends_on": {"nodes": [f"model.p.{p}" for p in parents]}}
+
+    manifest = {"nodes": {f"model.p.{n['name']}": n for n in [
+        node("z_fit", "python", "features"),       # first, though last by name
+        node("features", "sql"),
+        node("scores", "sql", "z_fit"),
+        node("a_tiers", "python", "scores"),       # after z_fit only through SQL
+        node("b_other", "python", "features"),
+    ]}}
+    waves = [[n["name"] for n in wave] for wave in python_model_waves(manifest)]
+    assert waves == [["b_other", "z_fit"], ["a_tiers"]]
+    assert [n["name"] for n in python_models(manifest)] == ["b_other", "z_fit", "a_tiers"]
+    assert [n["name"] for n in python_models(manifest, ["a_tiers", "z_fit"])] == [
+        "z_fit", "a_tiers"]
+    with pytest.raises(KeyError, match="scores"):
+        python_models(manifest, ["scores"])

@@ -13,6 +13,7 @@ hand-over and the models share one JVM.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -41,43 +42,12 @@ class SparkBuild:
                          f"{'  ' + s.detail if s.detail else ''}" for s in self.stages)
 
 
-def _python_waves(manifest) -> list[list[str]]:
-    """Python models grouped so that each group's Python ancestors are in earlier
-    groups (unique ids)."""
-    nodes = manifest.nodes
-    python = {uid for uid, n in nodes.items()
-              if n.resource_type == "model" and n.language == "python"}
-    memo: dict[str, set[str]] = {}
-
-    def python_ancestors(uid: str) -> set[str]:
-        if uid not in memo:
-            node = nodes.get(uid)  # sources are not among the nodes
-            # seeds depend on macros only
-            parents = getattr(node.depends_on, "nodes", []) if node is not None else []
-            found: set[str] = set()
-            for parent in parents:
-                if parent in python:
-                    found.add(parent)
-                found |= python_ancestors(parent)
-            memo[uid] = found
-        return memo[uid]
-
-    waves, done = [], set()
-    while len(done) < len(python):
-        wave = sorted(uid for uid in python - done if python_ancestors(uid) <= done)
-        if not wave:
-            raise RuntimeError("Python models depend on each other in a cycle")
-        waves.append(wave)
-        done |= set(wave)
-    return waves
-
-
 def spark_build(landing_dir: Path, db: Path, *, project_dir: Path,
                 dbt_args: list[str] | None = None, spark=None) -> SparkBuild:
     from dbt.cli.main import dbtRunner
 
     from ..land import land
-    from .ml import run_python_models
+    from .ml import python_model_waves, run_python_models
     from .raw import land_to_spark
     from .session import get_session, warehouse_dir
 
@@ -115,28 +85,22 @@ def spark_build(landing_dir: Path, db: Path, *, project_dir: Path,
                              "--profiles-dir", str(project_dir), *extra])
         return bool(res.success), "" if res.success else f"dbt {' '.join(args)} failed"
 
-    manifest_box = {}
+    target = Path(os.environ.get("DBT_TARGET_PATH", project_dir / "target"))
 
     def do_parse():
-        res = runner.invoke(["parse", "--project-dir", str(project_dir),
-                             "--profiles-dir", str(project_dir), *extra])
-        manifest_box["m"] = res.result
-        return bool(res.success), ""
+        return dbt(["parse"])
 
     if not (stage("land", do_land) and stage("raw to spark", do_raw)
             and stage("dbt parse", do_parse)):
         return result
-    manifest = manifest_box["m"]
-    waves = _python_waves(manifest)
-    names = {uid: manifest.nodes[uid].name for wave in waves for uid in wave}
+    waves = [[n["name"] for n in wave] for wave in
+             python_model_waves(json.loads((target / "manifest.json").read_text()))]
     python_models = "path:python_models,resource_type:model"
     if not stage("dbt build (before the Python models)",
                  lambda: dbt(["build", "--exclude", "path:python_models+"])):
         return result
-    target = Path(os.environ.get("DBT_TARGET_PATH", project_dir / "target"))
-    for i, wave in enumerate(waves):
-        wave_names = [names[uid] for uid in wave]
-        later = [names[uid] for w in waves[i + 1:] for uid in w]
+    for i, wave_names in enumerate(waves):
+        later = [name for w in waves[i + 1:] for name in w]
 
         def do_models(wave_names=wave_names):
             rows = run_python_models(project_dir, target / "manifest.json",

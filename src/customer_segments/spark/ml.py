@@ -150,27 +150,46 @@ def find_node(manifest: dict, name: str) -> dict:
     raise KeyError(f"{name} is not a model or seed of the manifest")
 
 
+def python_model_waves(manifest: dict) -> list[list[dict]]:
+    """The enabled Python models in waves: every Python model upstream of one, directly
+    or through SQL models, is in an earlier wave. The one walk of the manifest graph
+    both the runner's order and spark-build's stages come from."""
+    nodes = manifest["nodes"]
+    python = {uid for uid, n in nodes.items()
+              if n["resource_type"] == "model" and n.get("language") == "python"}
+    memo: dict[str, set[str]] = {}
+
+    def python_ancestors(uid: str) -> set[str]:
+        if uid not in memo:
+            memo[uid] = set()  # a cycle ends here; dbt itself refuses one
+            found: set[str] = set()
+            # sources are not among the nodes
+            for parent in nodes.get(uid, {}).get("depends_on", {}).get("nodes", []):
+                if parent in python:
+                    found.add(parent)
+                found |= python_ancestors(parent)
+            memo[uid] = found
+        return memo[uid]
+
+    waves, done = [], set()
+    while len(done) < len(python):
+        wave = sorted(uid for uid in python - done if python_ancestors(uid) <= done)
+        if not wave:
+            raise RuntimeError("Python models depend on each other in a cycle")
+        waves.append([nodes[uid] for uid in wave])
+        done |= set(wave)
+    return waves
+
+
 def python_models(manifest: dict, names: list[str] | None = None) -> list[dict]:
-    """The enabled Python models (or those named), parents before children."""
-    nodes = {k: n for k, n in manifest["nodes"].items()
-             if n["resource_type"] == "model" and n.get("language") == "python"
-             and (names is None or n["name"] in names)}
+    """The enabled Python models (or those named), upstream ones first."""
+    ordered = [n for wave in python_model_waves(manifest) for n in wave
+               if names is None or n["name"] in names]
     if names:
-        missing = set(names) - {n["name"] for n in nodes.values()}
+        missing = set(names) - {n["name"] for n in ordered}
         if missing:
             raise KeyError(f"not Python models of the manifest: {sorted(missing)}")
-    ordered: list[str] = []
-
-    def visit(key: str) -> None:
-        if key in ordered or key not in nodes:
-            return
-        for parent in nodes[key]["depends_on"]["nodes"]:
-            visit(parent)
-        ordered.append(key)
-
-    for key in sorted(nodes):
-        visit(key)
-    return [nodes[k] for k in ordered]
+    return ordered
 
 
 # -- writing results -------------------------------------------------------------------
