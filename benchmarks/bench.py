@@ -3,7 +3,7 @@
   limit for this work) and the same feature set in pandas, checked to agree;
 - the project: `cseg land` + full `dbt build` (all models, Python models and tests);
 - an incremental run after appending one day of events (land + `dbt build`).
-Every step runs in its own process; its wall time and peak RSS (from wait4) are
+Every step runs in its own process; its wall time and peak RSS (wait4, see measure.py) are
 recorded with rows/s and the ratios, into benchmarks/results/bench-<time>.json and a
 Markdown table in benchmarks/results/latest.md.
 
@@ -22,6 +22,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,25 +49,31 @@ def run_step(name: str, cmd: list[str], env: dict | None = None, log: Path | Non
     """Run cmd in a child process; wall seconds and the child's peak RSS (MB)."""
     start = time.perf_counter()
     out = open(log, "a") if log else subprocess.DEVNULL  # noqa: SIM115
-    try:
-        proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=PROJECT,
-                                stdout=out, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-    finally:
-        if log:
-            out.close()
-    seconds = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
+    # measured through measure.py: started from here, the step's ru_maxrss would
+    # include this process's own high-water mark (Linux keeps it across exec)
+    with tempfile.TemporaryDirectory() as tmp:
+        usage_file = Path(tmp) / "usage.json"
+        try:
+            proc = subprocess.run(
+                [sys.executable, str(HERE / "measure.py"), str(usage_file), *cmd],
+                env={**os.environ, **(env or {})}, cwd=PROJECT, stdout=out,
+                stderr=subprocess.STDOUT, check=False)
+        finally:
+            if log:
+                out.close()
+        seconds = time.perf_counter() - start
+        if not usage_file.exists():
+            raise StepFailed(f"{name}: the measuring process failed (rc={proc.returncode})")
+        usage = json.loads(usage_file.read_text())
+    code, peak_mb = usage["exit_code"], usage["peak_rss_kb"] / 1024
     result = {"step": name, "seconds": round(seconds, 2),
-              "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "exit_code": code}
-    print(f"  {name:<22} {seconds:8.1f} s  {usage.ru_maxrss / 1024:8.0f} MB  rc={code}",
-          flush=True)
+              "peak_rss_mb": round(peak_mb, 1), "exit_code": code}
+    print(f"  {name:<22} {seconds:8.1f} s  {peak_mb:8.0f} MB  rc={code}", flush=True)
     if code != 0:
         tail = log.read_text()[-3000:] if log else ""
         errors = [line.strip() for line in tail.splitlines() if "Error" in line][-3:]
         raise StepFailed(f"{name} failed (rc={code}) after {seconds:.0f} s, peak "
-                         f"{usage.ru_maxrss / 1024:.0f} MB: {' | '.join(errors)[:600]} "
-                         f"(log: {log})")
+                         f"{peak_mb:.0f} MB: {' | '.join(errors)[:600]} (log: {log})")
     return result
 
 

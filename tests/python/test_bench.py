@@ -81,3 +81,18 @@ def test_builds_only_reuses_the_newest_engine_steps_of_that_size(tmp_path):
     assert "pandas_features" not in steps
     with pytest.raises(bench.StepFailed, match="no earlier bare"):
         bench.reuse_engine_steps(10**9, tmp_path, {})
+
+
+def test_a_step_reports_its_own_peak_memory_not_the_benchmarks(tmp_path):
+    # Linux carries a process's high-water RSS across exec: a step started straight
+    # from a big benchmark process would report the benchmark's peak (19 GB at 100M)
+    big = bytearray(400 * 1024**2)
+    big[::4096] = b"\x01" * len(big[::4096])  # touch every page
+    small = bench.run_step("small", [sys.executable, "-c", "pass"])
+    del big
+    assert small["exit_code"] == 0 and small["peak_rss_mb"] < 150
+    grow = "x = bytearray(300 * 1024**2); x[::4096] = b'1' * len(x[::4096])"
+    grows = bench.run_step("grows", [sys.executable, "-c", grow])
+    assert grows["peak_rss_mb"] > 300
+    with pytest.raises(bench.StepFailed, match="rc=3"):
+        bench.run_step("fails", [sys.executable, "-c", "raise SystemExit(3)"])
