@@ -339,3 +339,30 @@ def test_a_duplicate_fails_the_uniqueness_test_until_it_is_gone(generated, tmp_p
             group by event_id having count(*) > 1)""")
     con.close()
     run_dbt(db, tmp_path, "build")
+
+
+def test_a_duplicate_fails_the_uniqueness_test_when_most_rows_are_untested(
+        generated, tmp_path):
+    """With most rows changed since the last passing whole build (a first or full
+    build) the test takes its other plan, grouping a hash of the key: a duplicate
+    still fails it, on a one-column key and on a combination."""
+    db = tmp_path / "w.duckdb"
+    shutil.copy(generated.db, db)
+    con = duckdb.connect(str(db))
+    con.execute("delete from quality.dbt_invocations")  # nothing tested yet
+    con.execute("""
+        insert into intermediate.int_events_stitched
+        select * from intermediate.int_events_stitched
+        where customer_id is not null limit 1""")
+    con.execute("""
+        insert into staging.base_web__events
+        select * from staging.base_web__events limit 2""")
+    con.close()
+    tests = ["unique_since_tested_int_events_stitched__built_at__event_id",
+             "unique_since_tested_base_web__events__source_file___source_row"]
+    proc = run_dbt(db, tmp_path, "test", "--select", *tests, check=False)
+    assert proc.returncode != 0
+    assert f"FAIL 1 {tests[0]}" in proc.stdout, proc.stdout[-3000:]
+    assert f"FAIL 2 {tests[1]}" in proc.stdout, proc.stdout[-3000:]
+    compiled = list((tmp_path / "target").rglob(f"{tests[0]}.sql"))
+    assert compiled and "repeated_hashes" in compiled[0].read_text()
