@@ -1,4 +1,4 @@
-"""Expected orders, revenue and next order date for every customer, in Arrow batches."""
+"""Expected orders, revenue and next order date for every customer, scored in batches."""
 
 import pandas as pd
 
@@ -13,16 +13,18 @@ def model(dbt, session):
     fit = runs.active_model(dbt_io.frame_of(dbt.ref("ml_value_fit")))
     rule_based = fit["status"] == "rule_based"
     fitted = None if rule_based else runs.loads(fit["model_blob"])
+    run_id = fit["run_id"]
 
     def score(frame: pd.DataFrame) -> pd.DataFrame:
         out = value.rule_based_value(frame, horizon) if rule_based else \
             value.predict_value(fitted, frame, horizon)
         out.insert(0, "customer_id", frame.customer_id.to_numpy())
+        out["horizon_days"] = horizon
+        out["is_rule_based"] = rule_based
+        out["model_run_id"] = run_id
         return out
 
-    scores = dbt_io.score_in_batches(dbt.ref("user_features"),
-                                     int(cfg("ml_score_batch_rows")), score)
-    scores["horizon_days"] = horizon
-    scores["is_rule_based"] = rule_based
-    scores["model_run_id"] = fit["run_id"]
-    return scores
+    # the result of score_in_batches is returned as it is: on Spark a DataFrame that
+    # never passes through the driver
+    return dbt_io.score_in_batches(dbt.ref("user_features"),
+                                   int(cfg("ml_score_batch_rows")), score)

@@ -19,7 +19,7 @@ from .oracle import oracle_churn_probability
 
 pytestmark = pytest.mark.dbt
 
-ML_MODELS = "+ml_model_runs ml_user_clusters ml_user_churn ml_user_value"
+ML_MODELS = "+ml_model_runs ml_user_clusters ml_churn_scores ml_user_churn ml_user_value"
 
 
 @pytest.fixture(scope="module")
@@ -202,8 +202,8 @@ def test_scores_ignore_everything_after_the_as_of_date(generated, tmp_path):
 def test_gates_keep_the_previous_model_record_why_or_fail(generated, tmp_path):
     db = tmp_path / "w.duckdb"
     shutil.copy(generated.db, db)
-    base = ["build", "--select", "ml_churn_fit", "ml_user_churn", "ml_model_runs",
-            "--exclude", "test_type:unit"]
+    base = ["build", "--select", "ml_churn_fit", "ml_churn_scores", "ml_user_churn",
+            "ml_model_runs", "--exclude", "test_type:unit"]
     small = "ml_gate_min_history_days: 60, churn_horizon_days: 45"  # 180 days of data
     run_dbt(db, tmp_path, *base[:-2], "+int_ml_training_examples", *base[-2:], "--vars",
             f"{{{small}}}")  # an accepted fit as the previous model

@@ -10,13 +10,6 @@ import pytest
 from customer_segments.ml import churn, clustering, dbt_io, runs
 
 
-def test_risk_tiers_take_exact_shares_even_with_ties():
-    p = np.array([0.9] * 5 + [0.5] * 10 + [0.1] * 5)
-    tiers = churn.risk_tiers(p, 0.2, 0.3)
-    assert (tiers == "high").sum() == 4 and (tiers == "medium").sum() == 6
-    assert set(tiers[:4]) == {"high"} and set(tiers[-5:]) == {"low"}
-
-
 def test_calibration_error_is_zero_when_predictions_match_rates():
     rng = np.random.default_rng(0)
     p = np.repeat([0.1, 0.5, 0.9], 10_000)

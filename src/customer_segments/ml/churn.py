@@ -114,17 +114,6 @@ def churn_metrics(y: np.ndarray, p: np.ndarray) -> dict:
     }
 
 
-def risk_tiers(p: np.ndarray, high_share: float = 0.2, medium_share: float = 0.3
-               ) -> np.ndarray:
-    """high for the top `high_share` by probability, medium for the next, else low.
-    Ties are broken by position (callers sort by id first), so the shares hold exactly."""
-    n = len(p)
-    rank = np.empty(n, dtype=np.int64)
-    rank[np.argsort(-np.asarray(p), kind="stable")] = np.arange(n)
-    return np.where(rank < round(n * high_share), "high",
-                    np.where(rank < round(n * (high_share + medium_share)), "medium", "low"))
-
-
 def feature_importances(model, examples: pd.DataFrame, y_col: str = "is_churned",
                         random_state: int = 42, max_rows: int = 5_000) -> dict:
     """Permutation importance (drop in ROC-AUC) of each feature on a sample."""

@@ -120,10 +120,13 @@ def _takes_batch_size(relation) -> bool:
 
 
 def score_in_batches(relation, batch_rows: int,
-                     score: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
-    """score() applied to the relation in batches of batch_rows, the results as one
-    frame. A relation that can score in parallel itself (the Spark runner's:
-    mapInPandas on the executors) is left to do so."""
+                     score: Callable[[pd.DataFrame], pd.DataFrame]):
+    """score() applied to the relation in batches of batch_rows: on DuckDB the results
+    as one pandas frame; a relation that can score in parallel itself (Spark: the
+    runner's relations and Spark DataFrames) does so with mapInPandas on the executors
+    and gives back a Spark DataFrame, which a model returns as it is (dbt-databricks
+    and the runner write it from the executors). So score() must make every column of
+    the model's table: nothing is added to the result afterwards."""
     if _is_pyspark(relation):
         _, relation = _spark_adapted(relation.sparkSession, relation)
     if hasattr(relation, "score_in_parallel"):

@@ -62,9 +62,11 @@ class SparkRelation:
         return self.frame().toPandas()
 
     def score_in_parallel(self, score: Callable[[pd.DataFrame], pd.DataFrame],
-                          batch_rows: int) -> pd.DataFrame:
+                          batch_rows: int):
         """score() on every row, in parallel on the executors (mapInPandas, batches of
-        at most batch_rows); the output schema is that of score() on a few rows."""
+        at most batch_rows), as a Spark DataFrame: nothing is collected to the driver
+        (the runner writes it from the executors). The output schema is that of score()
+        on a few rows."""
         frame = self.frame()
         probe = score(frame.limit(50).toPandas())
         schema = self.spark.createDataFrame(_spark_ready(probe)).schema
@@ -76,7 +78,7 @@ class SparkRelation:
                     yield _spark_ready(score(batch))[columns]
 
         self.spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(batch_rows))
-        return frame.mapInPandas(run, schema).toPandas()
+        return frame.mapInPandas(run, schema)
 
 
 class _Result:
@@ -207,14 +209,20 @@ def _spark_ready(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_table(spark, frame: pd.DataFrame, name: str) -> int:
+def write_table(spark, frame, name: str) -> int:
+    """A model's result (pandas, or a Spark DataFrame written from the executors) as
+    the table `name`; its row count."""
     schema_name = name.split(".")[0]
     spark.sql(f"create schema if not exists {schema_name}")
-    df = spark.createDataFrame(_spark_ready(frame))
+    df = frame if _is_spark_frame(frame) else spark.createDataFrame(_spark_ready(frame))
     # read fully before replacing: a model may read its own previous table
     df = df.localCheckpoint(eager=True)
     df.write.mode("overwrite").format("parquet").saveAsTable(name)
-    return len(frame)
+    return spark.table(name).count()
+
+
+def _is_spark_frame(frame) -> bool:
+    return type(frame).__module__.startswith("pyspark.") and hasattr(frame, "toPandas")
 
 
 # -- the run ---------------------------------------------------------------------------
@@ -241,8 +249,8 @@ def run_python_models(project_dir: Path, manifest_path: Path, *, spark=None,
         started = time.perf_counter()
         model = load_model_function(project_dir, node)
         frame = model(DbtShim(spark, manifest, node), session)
-        if not isinstance(frame, pd.DataFrame):
-            frame = frame.toPandas() if hasattr(frame, "toPandas") else frame.df()
+        if not (isinstance(frame, pd.DataFrame) or _is_spark_frame(frame)):
+            frame = frame.df()  # a session relation
         rows = write_table(spark, frame, relation_name(node))
         seconds = time.perf_counter() - started
         log.info("%s: %d rows in %.1f s", node["name"], rows, seconds)
