@@ -171,3 +171,16 @@ def test_body_not_utf8_stops_with_file_name(tmp_path):
                      .encode("latin-1"))
     with pytest.raises(LandingError, match="a.csv: cannot be read as CSV"):
         land(tmp_path / "l", tmp_path / "w.duckdb")
+
+
+def test_landing_uses_the_duckdb_settings_dbt_uses(tmp_path, monkeypatch):
+    """CS_DUCKDB_MEMORY_LIMIT / THREADS / TEMP_DIR hold for the landing step too (it took
+    every core and 7 GB for 100M events on DuckDB's own defaults)."""
+    _write(tmp_path / "l" / "orders" / "a.csv", HEADER + "O1,C1,2024-01-01,10\n")
+    monkeypatch.setenv("CS_DUCKDB_MEMORY_LIMIT", "not a size")
+    with pytest.raises(duckdb.Error, match="(?i)memory"):
+        land(tmp_path / "l", tmp_path / "w.duckdb")
+    monkeypatch.setenv("CS_DUCKDB_MEMORY_LIMIT", "300MB")
+    monkeypatch.setenv("CS_DUCKDB_THREADS", "1")
+    monkeypatch.setenv("CS_DUCKDB_TEMP_DIR", str(tmp_path / "spill"))
+    assert land(tmp_path / "l", tmp_path / "w.duckdb").rows_loaded == 1
