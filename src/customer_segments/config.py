@@ -25,6 +25,23 @@ def duckdb_config() -> dict:
             "temp_directory": os.environ.get(ENV_TEMP_DIR, ".duckdb_tmp")}
 
 
+def duckdb_connect(db: Path | str | None = None, *, read_only: bool = False):
+    """A DuckDB connection (in memory without db) with duckdb_config() applied by SET,
+    not as connect() config: DuckDB refuses a second connection to a file with another
+    configuration, and the caller (a notebook, a test) may hold one already. The
+    settings are the database's, so they then hold for that connection too."""
+    import duckdb
+
+    con = duckdb.connect(str(db) if db is not None else ":memory:", read_only=read_only)
+    try:
+        for name, value in duckdb_config().items():
+            con.execute(f"set {name} = '{value}'")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def project_root() -> Path:
     """The dbt project directory: $CS_PROJECT_DIR, else the nearest dbt_project.yml upwards."""
     env = os.environ.get("CS_PROJECT_DIR")

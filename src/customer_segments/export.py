@@ -23,7 +23,7 @@ from pathlib import Path
 
 import duckdb
 
-from .config import duckdb_config
+from .config import duckdb_connect
 from .quality.gates import Gate, blocking, evaluate
 
 STATE = "activation._export_state"
@@ -87,7 +87,7 @@ def export(db: Path | str, out_dir: Path | str, formats: tuple[str, ...] = ("csv
     the export before anything is written."""
     out_dir = Path(out_dir)
     run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    con = duckdb.connect(str(db), config=duckdb_config())
+    con = duckdb_connect(db)
     try:
         try:
             con.execute("select 1 from activation.user_segments limit 1")

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from .config import duckdb_config
+from .config import duckdb_connect
 
 
 class ImportError_(RuntimeError):
@@ -102,7 +102,7 @@ def import_transactions(input_glob: str, m: Mapping, out_dir: Path, name: str = 
     reader = (f"read_parquet({flist}, union_by_name=true)" if is_parquet else
               f"read_csv({flist}, header=true, all_varchar=true, union_by_name=true, "
               f"delim={_lit(m.csv_delimiter)}, encoding={_lit(m.encoding)}, sample_size=-1)")
-    con = duckdb.connect(config=duckdb_config())
+    con = duckdb_connect()
     con.execute("set TimeZone = 'UTC'")
     try:
         present = {r[0] for r in con.execute(f"describe select * from {reader}").fetchall()}

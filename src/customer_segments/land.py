@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from .config import duckdb_config
+from .config import duckdb_connect
 from .contract import LANDING_METADATA, SOURCES, SourceContract
 
 log = logging.getLogger(__name__)
@@ -217,7 +217,7 @@ def land(landing_dir: Path, db: Path | str, *, sources: list[str] | None = None)
     wanted = [SOURCES[s] for s in (sources or list(SOURCES))]
     landed_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     report = LandingReport()
-    con = duckdb.connect(str(db), config=duckdb_config())
+    con = duckdb_connect(db)
     try:
         ensure_raw_tables(con)
         known = {

@@ -184,3 +184,18 @@ def test_landing_uses_the_duckdb_settings_dbt_uses(tmp_path, monkeypatch):
     monkeypatch.setenv("CS_DUCKDB_THREADS", "1")
     monkeypatch.setenv("CS_DUCKDB_TEMP_DIR", str(tmp_path / "spill"))
     assert land(tmp_path / "l", tmp_path / "w.duckdb").rows_loaded == 1
+
+
+def test_landing_works_while_the_caller_holds_a_connection(tmp_path, monkeypatch):
+    """The settings are applied by SET: DuckDB refuses a second connection to a file
+    with another configuration, and a notebook or test may hold one."""
+    _write(tmp_path / "l" / "orders" / "a.csv", HEADER + "O1,C1,2024-01-01,10\n")
+    db = tmp_path / "w.duckdb"
+    monkeypatch.setenv("CS_DUCKDB_THREADS", "1")
+    held = duckdb.connect(str(db))
+    try:
+        assert land(tmp_path / "l", db).rows_loaded == 1
+        assert held.execute("select count(*) from raw.orders").fetchone()[0] == 1
+        assert held.execute("select current_setting('threads')").fetchone()[0] == 1
+    finally:
+        held.close()

@@ -8,9 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import duckdb
-
-from ..config import duckdb_config
+from ..config import duckdb_connect
 
 RAW_SCHEMA = "raw"
 
@@ -19,7 +17,7 @@ def export_raw(db: Path, out_dir: Path) -> dict[str, Path]:
     """Write every raw.* table of the landing database to out_dir/raw_<table>.parquet
     (Spark skips files whose names start with _ or ., as _landed_files does)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db), read_only=True, config=duckdb_config())
+    con = duckdb_connect(db, read_only=True)
     try:
         tables = [r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = ? "
