@@ -96,3 +96,28 @@ def test_a_step_reports_its_own_peak_memory_not_the_benchmarks(tmp_path):
     assert grows["peak_rss_mb"] > 300
     with pytest.raises(bench.StepFailed, match="rc=3"):
         bench.run_step("fails", [sys.executable, "-c", "raise SystemExit(3)"])
+
+
+def test_newest_version_per_key_agrees_with_pandas_on_repeated_keys():
+    import duckdb
+
+    rows = pd.DataFrame({
+        "event_id": ["a", "b", "b", "c", "c", "c", "d", "d", None, None],
+        "event_at": ["2024-01-01", "2024-01-01", "2024-01-02", None, "2024-01-01", "",
+                     "2024-01-05", "2024-01-05", "2024-02-01", "2024-03-01"],
+        "event_type": ["view", "view", "view", "cart", "view", "view", "cart", "view",
+                       "view", "view"],
+        "customer_id": ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"],
+    })
+    con = duckdb.connect()
+    con.register("raw", rows)
+    cols, order = ["customer_id", "event_type", "event_at"], ["event_at", "event_type",
+                                                            "customer_id"]
+    sql = (f"with event_rows as (select * from raw),"
+           f"{reference._newest('event_rows', 'event_id', cols, order)}"
+           f" select * from event_rows_newest")
+    got = con.execute(sql).df().sort_values("customer_id").reset_index(drop=True)
+    want = reference._first_by(rows, "event_id", order)[cols]
+    want = want.sort_values("customer_id").reset_index(drop=True)
+    assert got.customer_id.tolist() == ["1", "10", "3", "5", "8"]  # d: "view" > "cart"
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
