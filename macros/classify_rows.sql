@@ -18,31 +18,26 @@
       duplicate     same key and version as the staged row (identical content)
       superseded    an older valid version of its key
 
+    The input must carry `_is_repeat_candidate` (see flag_repeat_candidates): true
+    for every row whose key may occur more than once.
+
     Cost: only keys that occur more than once need ordering, so the windows run on
-    those rows alone (found with a hash aggregate); every other valid row is staged.
-    On 4.6M events this is 6x faster than windowing every row.
+    those rows alone; every other valid row is staged. On 4.6M events this is 6x faster
+    than windowing every row.
 -#}
 {% macro classify_rows(from_cte, key, version_key, version_order) -%}
     {%- set newest_first -%}
         partition by (_conflict_reason_code is null), {{ key }}
         order by {{ version_order }}, _source_file desc, _source_row desc
     {%- endset %}
-    repeated_keys as (
-        select {{ key }} as _repeated_key
-        from {{ from_cte }}
-        where {{ key }} is not null and _reason_code is null
-        group by {{ key }}
-        having count(*) > 1
-    ),
-
     repeated_rows as (
         select
             candidates.*,
             {{ version_key }} as _version_key
         from {{ from_cte }} as candidates
-        inner join repeated_keys
-            on candidates.{{ key }} = repeated_keys._repeated_key
-        where candidates._reason_code is null
+        where candidates._is_repeat_candidate
+            and candidates.{{ key }} is not null
+            and candidates._reason_code is null
     ),
 
     repeated_conflicts as (
@@ -95,4 +90,52 @@
             on rows_in._source_file = repeated_status._source_file
             and rows_in._source_row = repeated_status._source_row
     )
+{%- endmacro %}
+
+
+{#-
+    CTE `flagged`: the rows of `from_cte` with `_is_repeat_candidate`, true when the
+    cleaned `raw_key` may occur more than once.
+
+    The repeated keys are found from the raw key alone, as a hash aggregate of 64-bit
+    key hashes over the raw rows: no parsing, no checks, a fraction of the memory of
+    grouping the key strings. The flag is a left join to those few hashes, so filtering
+    on it becomes an inner join that DuckDB runs under the parsing: only the candidate
+    rows are typed and checked a second time, for the windows.
+    A superset is safe: a key that occurs once (a hash collision, or its other rows are
+    quarantined) goes through the windows alone and comes out staged, as it would
+    anyway. 10M events, base_web__events: 24 s -> 13 s.
+-#}
+{% macro flag_repeat_candidates(from_cte, raw_key) -%}
+    repeat_candidate_hashes as (
+        select {{ key_hash(clean_text(raw_key)) }} as _candidate_hash
+        from {{ from_cte }}
+        group by 1
+        having count(*) > 1
+    ),
+
+    flagged as {{ inline_cte() }} (
+        select
+            {{ from_cte }}.*,
+            repeat_candidate_hashes._candidate_hash is not null as _is_repeat_candidate
+        from {{ from_cte }}
+        left join repeat_candidate_hashes
+            on {{ key_hash(clean_text(from_cte ~ '.' ~ raw_key)) }}
+                = repeat_candidate_hashes._candidate_hash
+    )
+{%- endmacro %}
+
+
+{#- A 64-bit hash of one value, for grouping (never for hashes that leave the
+    warehouse: see portable_hash). -#}
+{% macro key_hash(expression) -%}
+    {{ return(adapter.dispatch('key_hash', 'customer_segments')(expression)) }}
+{%- endmacro %}
+
+{% macro default__key_hash(expression) -%}
+    hash({{ expression }})
+{%- endmacro %}
+
+{% macro spark__key_hash(expression) -%}
+    xxhash64({{ expression }})
 {%- endmacro %}

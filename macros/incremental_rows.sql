@@ -73,6 +73,7 @@ touched_keys as (
     select touched_key from stale_keys
 ),
 
+-- read twice (repeat candidates, typing): buffered, as it is the touched rows only
 source as (
     select * from {{ all_rows }}
     where {{ clean_text(raw_key) }} in (select touched_key from touched_keys)
@@ -81,7 +82,7 @@ source as (
         or (select is_first from first_crm_landing)
 )
 {%- else %}
-source as (
+source as {{ inline_cte() }} (
     select * from {{ all_rows }}
 )
 {%- endif %}

@@ -1,7 +1,7 @@
 {{ config(materialized='table') }}
 
 {#- Every landed customer row, typed, checked and classified (see classify_rows). -#}
-with source as (
+with source as {{ inline_cte() }} (
     select
         customer_id as raw_customer_id,
         email as raw_email,
@@ -23,7 +23,9 @@ with source as (
     from {{ source('crm', 'customers') }}
 ),
 
-typed as (
+{{ flag_repeat_candidates('source', 'raw_customer_id') }},
+
+typed as {{ inline_cte() }} (
     select
         {{ clean_text('raw_customer_id') }} as customer_id,
         lower({{ clean_text('raw_email') }}) as email,
@@ -38,8 +40,8 @@ typed as (
         {{ parse_timestamp_utc('raw_email_consent_at') }} as email_consent_at,
         {{ parse_timestamp_utc('raw_unsubscribed_at') }} as unsubscribed_at,
         {{ parse_timestamp_utc('raw_updated_at') }} as updated_at,
-        source.*
-    from source
+        flagged.*
+    from flagged
 ),
 
 validated as {{ inline_cte() }} (

@@ -37,7 +37,9 @@ crm_is_landed as (
     select count(*) > 0 as is_landed from customers
 ),
 
-typed as (
+{{ flag_repeat_candidates('source', 'raw_email_event_id') }},
+
+typed as {{ inline_cte() }} (
     select
         {{ clean_text('raw_email_event_id') }} as email_event_id,
         {{ clean_text('raw_message_id') }} as message_id,
@@ -48,8 +50,8 @@ typed as (
         {{ clean_text('raw_user_agent') }} as user_agent,
         lower({{ clean_text('raw_bounce_type') }}) as bounce_type,
         {{ parse_timestamp_utc('raw_event_at') }} as event_at,
-        source.*
-    from source
+        flagged.*
+    from flagged
 ),
 
 validated as {{ inline_cte() }} (

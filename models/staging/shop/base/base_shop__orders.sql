@@ -39,7 +39,9 @@ crm_is_landed as (
     select count(*) > 0 as is_landed from customers
 ),
 
-typed as (
+{{ flag_repeat_candidates('source', 'raw_order_id') }},
+
+typed as {{ inline_cte() }} (
     select
         {{ clean_text('raw_order_id') }} as order_id,
         {{ clean_text('raw_customer_id') }} as customer_id,
@@ -52,8 +54,8 @@ typed as (
         {{ parse_integer('raw_item_count') }} as item_count,
         {{ parse_timestamp_utc('raw_ordered_at') }} as ordered_at,
         {{ parse_timestamp_utc('raw_updated_at') }} as updated_at,
-        source.*
-    from source
+        flagged.*
+    from flagged
 ),
 
 validated as {{ inline_cte() }} (

@@ -37,7 +37,9 @@ crm_is_landed as (
     select count(*) > 0 as is_landed from customers
 ),
 
-typed as (
+{{ flag_repeat_candidates('source', 'raw_event_id') }},
+
+typed as {{ inline_cte() }} (
     select
         {{ clean_text('raw_event_id') }} as event_id,
         {{ clean_text('raw_customer_id') }} as customer_id,
@@ -47,8 +49,8 @@ typed as (
         lower({{ clean_text('raw_event_type') }}) as event_type,
         lower({{ clean_text('raw_category') }}) as category,
         {{ parse_timestamp_utc('raw_event_at') }} as event_at,
-        source.*
-    from source
+        flagged.*
+    from flagged
 ),
 
 validated as {{ inline_cte() }} (
