@@ -1,5 +1,6 @@
 """Churn probability for every customer, scored in batches (Arrow batches on DuckDB,
-mapInPandas on Spark). The risk tiers are ranked over all customers in SQL
+mapInPandas on Spark); between refits only the customers whose features changed (see
+dbt_io.score_changed). The risk tiers are ranked over all customers in SQL
 (ml_user_churn), so the scores never have to meet in one process."""
 
 import pandas as pd
@@ -23,5 +24,6 @@ def model(dbt, session):
         return pd.DataFrame({"customer_id": frame.customer_id, "churn_probability": p,
                              "is_rule_based": rule_based, "model_run_id": run_id})
 
-    return dbt_io.score_in_batches(dbt.ref("user_features"),
-                                   int(settings["ml_score_batch_rows"]), score)
+    # only customers whose features changed since the last scoring, or all after a refit
+    return dbt_io.score_changed(session, dbt.ref("user_features"), dbt.this,
+                                int(settings["ml_score_batch_rows"]), score, run_id)

@@ -39,4 +39,6 @@ def model(dbt, session):
                 "is_rule_based": False,
                 "model_run_id": fit["run_id"],
             })
-    return dbt_io.score_in_batches(features, batch, score)
+    # only customers whose features changed since the last assignment, or all after a
+    # refit
+    return dbt_io.score_changed(session, features, dbt.this, batch, score, fit["run_id"])

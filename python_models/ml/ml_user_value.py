@@ -24,7 +24,7 @@ def model(dbt, session):
         out["model_run_id"] = run_id
         return out
 
-    # the result of score_in_batches is returned as it is: on Spark a DataFrame that
-    # never passes through the driver
-    return dbt_io.score_in_batches(dbt.ref("user_features"),
-                                   int(cfg("ml_score_batch_rows")), score)
+    # only customers whose features changed since the last scoring, or all after a
+    # refit; returned as it is: on Spark a DataFrame that never passes through the driver
+    return dbt_io.score_changed(session, dbt.ref("user_features"), dbt.this,
+                                int(cfg("ml_score_batch_rows")), score, run_id)

@@ -260,3 +260,46 @@ def test_python_models_run_after_every_python_model_upstream_even_through_sql():
         "z_fit", "a_tiers"]
     with pytest.raises(KeyError, match="scores"):
         python_models(manifest, ["scores"])
+
+
+def test_between_refits_only_changed_customers_are_scored():
+    con = duckdb.connect()
+    con.execute("create table features as select 'c' || i as customer_id, i * 1.5 as x "
+                "from range(1000) t(i)")
+    seen: list[list[str]] = []
+
+    def score(frame: pd.DataFrame, run="r1") -> pd.DataFrame:
+        assert "_input_hash" not in frame  # score() sees the features only
+        seen.append(list(frame.customer_id))
+        return pd.DataFrame({"customer_id": frame.customer_id, "p": frame.x * 2,
+                             "model_run_id": run})
+
+    def run_model(run: str = "r1") -> None:
+        out = dbt_io.score_changed(con, con.table("features"), "scores", 300,
+                                   lambda f: score(f, run), run)
+        con.register("_out", out)
+        con.execute("create or replace table scores as select * from _out")
+        con.unregister("_out")
+
+    run_model()  # first run: no previous table, everyone in batches of 300
+    assert sorted(sum(seen, [])) == sorted(f"c{i}" for i in range(1000))
+    assert max(len(s) for s in seen) <= 300 and len(seen) >= 4
+    seen.clear()
+    # nothing changed (but the last bits of a parallel sum): nothing scored, all kept
+    con.execute("update features set x = x + 1e-12 where customer_id = 'c5'")
+    run_model()
+    assert seen == []
+    assert con.execute("select count(*), sum(p) from scores").fetchone() == \
+        (1000, sum(i * 3.0 for i in range(1000)))
+    con.execute("update features set x = -1 where customer_id = 'c7'")
+    con.execute("delete from features where customer_id = 'c8'")
+    con.execute("insert into features values ('new', 10)")
+    run_model()  # one changed, one new; the deleted customer goes
+    assert sorted(sum(seen, [])) == ["c7", "new"]
+    got = dict(con.execute("select customer_id, p from scores").fetchall())
+    assert len(got) == 1000 and "c8" not in got
+    assert got["c7"] == -2 and got["new"] == 20 and got["c9"] == 27
+    seen.clear()
+    run_model("r2")  # a refit: everyone again
+    assert len(sum(seen, [])) == 1000
+    assert con.execute("select count(distinct model_run_id) from scores").fetchone() == (1,)

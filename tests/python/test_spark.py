@@ -131,24 +131,30 @@ def test_the_model_files_run_as_dbt_runs_them_on_databricks(builds, monkeypatch)
     spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
     try:
         class Dbt:  # what dbt-databricks passes: refs are Spark DataFrames
-            def __init__(self, node):
+            def __init__(self, node, this=None):
                 self.config = ml._Config(node)
-                self.this = ml.relation_name(node)
+                self.this = this or ml.relation_name(node)
 
             def ref(self, name):
                 return spark.table(ml.relation_name(ml.find_node(manifest, name)))
 
         node = ml.find_node(manifest, "ml_churn_scores")
         model = ml.load_model_function(PROJECT, node)
-        returned = model(Dbt(node), spark)
-        # a Spark DataFrame, as dbt-databricks wants it: the scores stay on the executors
-        assert type(returned).__name__ == "DataFrame" and hasattr(returned, "toPandas")
-        scores = returned.toPandas().set_index("customer_id").sort_index()
         stored = _spark_table(warehouse, "ml", "ml_churn_scores").set_index("customer_id") \
             .sort_index()
-        assert list(scores.index) == list(stored.index)
-        assert np.allclose(scores.churn_probability, stored.churn_probability, rtol=1e-9)
-        assert (scores.model_run_id == stored.model_run_id).all()
+        # without a previous table everyone is scored; with the stored one (same
+        # features, same model) every score is kept
+        for this in ("ml.no_previous_scores", None):
+            returned = model(Dbt(node, this), spark)
+            # a Spark DataFrame, as dbt-databricks wants it: the scores stay on the
+            # executors
+            assert type(returned).__name__ == "DataFrame" and hasattr(returned, "toPandas")
+            scores = returned.toPandas().set_index("customer_id").sort_index()
+            assert list(scores.index) == list(stored.index)
+            assert np.allclose(scores.churn_probability, stored.churn_probability,
+                               rtol=1e-9)
+            assert (scores.model_run_id == stored.model_run_id).all()
+            assert (scores._input_hash == stored._input_hash).all()
         fit_node = ml.find_node(manifest, "ml_churn_fit")
         fit = ml.load_model_function(PROJECT, fit_node)(Dbt(fit_node), spark)
         # within the refit cadence: the stored fit is reused, read through Spark

@@ -135,6 +135,73 @@ def score_in_batches(relation, batch_rows: int,
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
+def score_changed(session, relation, this, batch_rows: int,
+                  score: Callable[[pd.DataFrame], pd.DataFrame], run_id: str,
+                  key: str = "customer_id"):
+    """score_in_batches for only the rows the previous run's scores cannot vouch for.
+
+    A row of `relation` keeps the score this model's table (`this`) holds for it when
+    its input row is identical (`_input_hash`: a 64-bit hash of every column, computed
+    by the engine) and the model is the same (`model_run_id` = run_id). Everything else
+    is scored: new customers, changed features, all rows after a refit. Customers gone
+    from `relation` go. So between refits a build scores only the customers whose
+    features changed: a 15-minute build on the same as-of date scores the customers
+    touched since the last one, not everyone. A hash collision could keep a stale
+    score; with 64 bits and a few million rows that is a chance of about 1e-7 per run.
+    Doubles are hashed to 9 decimals, so a change below 1e-9 keeps the score too.
+
+    The result has the columns of score() and `_input_hash` last: on DuckDB a relation
+    (the kept rows are never copied out of the warehouse), on Spark a DataFrame."""
+    session, relation = _spark_adapted(session, relation)
+    on_spark = getattr(session, "dialect", None) == "spark"
+    quote = (lambda c: f"`{c}`") if on_spark else (lambda c: f'"{c}"')
+    # doubles rounded to 9 decimals: a parallel sum can differ in the last bits from
+    # one build to the next, which would rescore everyone for nothing
+    hashed = ("xxhash64" if on_spark else "hash") + "(" + ", ".join(
+        f"round({quote(c)}, 9)" if str(t).lower() in ("double", "float", "real")
+        else quote(c) for c, t in zip(relation.columns, relation.types, strict=True)) + ")"
+    inputs = f"select *, {hashed} as _input_hash from ({relation.sql_query()}) as features"
+
+    def scored(frame: pd.DataFrame) -> pd.DataFrame:
+        out = score(frame.drop(columns="_input_hash"))
+        out["_input_hash"] = frame["_input_hash"].to_numpy()
+        return out
+
+    previous = _columns_of(session, this)
+    if previous is None or not {key, "_input_hash", "model_run_id"} <= set(previous):
+        return score_in_batches(_relation(session, inputs), batch_rows, scored)
+    run = str(run_id).replace("'", "''")
+    same = (f"p.{key} = i.{key} and p._input_hash = i._input_hash "
+            f"and p.model_run_id = '{run}'")
+    kept = f"select p.* from {this} as p inner join ({inputs}) as i on {same}"
+    todo = (f"select i.* from ({inputs}) as i where not exists "
+            f"(select 1 from {this} as p where {same})")
+    if session.sql(f"select count(*) from ({todo}) as t").fetchall()[0][0] == 0:
+        return session.spark.sql(kept) if on_spark else session.sql(kept)
+    new = score_in_batches(_relation(session, todo), batch_rows, scored)
+    if on_spark:
+        return session.spark.sql(kept).unionByName(new)
+    name = f"_cs_new_scores_{abs(hash(str(this)))}"
+    session.register(name, new)
+    return session.sql(f"{kept} union all by name select * from {name}")
+
+
+def _columns_of(session, this) -> list[str] | None:
+    """The columns of this model's table as the previous run left it; None on the
+    first run."""
+    try:
+        return list(session.sql(f"select * from {this}").columns)
+    except Exception:  # noqa: BLE001 - first run: the table does not exist yet
+        return None
+
+
+def _relation(session, query: str):
+    """A query as a relation score_in_batches takes (DuckDB, or the Spark runner's)."""
+    if getattr(session, "dialect", None) == "spark":
+        return session.relation(query)
+    return session.sql(query)
+
+
 def previous_rows(session, this) -> pd.DataFrame | None:
     """This model's table as the previous run left it, if there is one."""
     session, = _spark_adapted(session)

@@ -48,6 +48,14 @@ class SparkRelation:
     def sql_query(self) -> str:
         return f"select * from {self.name}"
 
+    @property
+    def columns(self) -> list[str]:
+        return self.spark.table(self.name).columns
+
+    @property
+    def types(self) -> list[str]:
+        return [t for _, t in self.spark.table(self.name).dtypes]
+
     def frame(self):
         """The table with decimals as doubles (pandas would get Decimal objects)."""
         from pyspark.sql import functions as F
@@ -91,6 +99,10 @@ class _Result:
     def df(self) -> pd.DataFrame:
         return self._df.toPandas()
 
+    @property
+    def columns(self) -> list[str]:
+        return self._df.columns
+
 
 class SparkSessionShim:
     """The `session` argument of a model: SQL on Spark."""
@@ -107,6 +119,12 @@ class SparkSessionShim:
         if m and not self.spark.catalog.tableExists(m.group(1).replace("`", "")):
             raise LookupError(f"table {m.group(1)} does not exist")
         return _Result(self.spark.sql(query))
+
+    def relation(self, query: str) -> SparkRelation:
+        """A query as a relation (a temporary view), as DuckDB's sql() gives one."""
+        name = f"_cs_query_{abs(hash(query))}"
+        self.spark.sql(query).createOrReplaceTempView(name)
+        return SparkRelation(self.spark, name)
 
 
 class _Config:
