@@ -26,4 +26,5 @@ def model(dbt, session):
 
     # only customers whose features changed since the last scoring, or all after a refit
     return dbt_io.score_changed(session, dbt.ref("user_features"), dbt.this,
-                                int(settings["ml_score_batch_rows"]), score, run_id)
+                                int(settings["ml_score_batch_rows"]), score, run_id,
+                                rescore_all=dbt_io.setting_is_true(settings, "ml_rescore_all"))

@@ -41,4 +41,5 @@ def model(dbt, session):
             })
     # only customers whose features changed since the last assignment, or all after a
     # refit
-    return dbt_io.score_changed(session, features, dbt.this, batch, score, fit["run_id"])
+    return dbt_io.score_changed(session, features, dbt.this, batch, score, fit["run_id"],
+                                rescore_all=dbt_io.setting_is_true(settings, "ml_rescore_all"))

@@ -27,4 +27,5 @@ def model(dbt, session):
     # only customers whose features changed since the last scoring, or all after a
     # refit; returned as it is: on Spark a DataFrame that never passes through the driver
     return dbt_io.score_changed(session, dbt.ref("user_features"), dbt.this,
-                                int(cfg("ml_score_batch_rows")), score, run_id)
+                                int(cfg("ml_score_batch_rows")), score, run_id,
+                                rescore_all=dbt_io.setting_is_true(settings, "ml_rescore_all"))

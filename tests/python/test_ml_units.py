@@ -274,9 +274,9 @@ def test_between_refits_only_changed_customers_are_scored():
         return pd.DataFrame({"customer_id": frame.customer_id, "p": frame.x * 2,
                              "model_run_id": run})
 
-    def run_model(run: str = "r1") -> None:
+    def run_model(run: str = "r1", rescore_all: bool = False) -> None:
         out = dbt_io.score_changed(con, con.table("features"), "scores", 300,
-                                   lambda f: score(f, run), run)
+                                   lambda f: score(f, run), run, rescore_all=rescore_all)
         con.register("_out", out)
         con.execute("create or replace table scores as select * from _out")
         con.unregister("_out")
@@ -300,6 +300,13 @@ def test_between_refits_only_changed_customers_are_scored():
     assert len(got) == 1000 and "c8" not in got
     assert got["c7"] == -2 and got["new"] == 20 and got["c9"] == 27
     seen.clear()
+    run_model(rescore_all=True)  # ml_rescore_all: everyone, same scores
+    assert len(sum(seen, [])) == 1000
+    assert dict(con.execute("select customer_id, p from scores").fetchall()) == got
+    seen.clear()
     run_model("r2")  # a refit: everyone again
     assert len(sum(seen, [])) == 1000
     assert con.execute("select count(distinct model_run_id) from scores").fetchone() == (1,)
+    assert dbt_io.setting_is_true({"x": "True"}, "x")
+    assert not dbt_io.setting_is_true({"x": "False"}, "x") and \
+        not dbt_io.setting_is_true({}, "x")

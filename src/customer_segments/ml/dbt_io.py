@@ -137,7 +137,7 @@ def score_in_batches(relation, batch_rows: int,
 
 def score_changed(session, relation, this, batch_rows: int,
                   score: Callable[[pd.DataFrame], pd.DataFrame], run_id: str,
-                  key: str = "customer_id"):
+                  key: str = "customer_id", rescore_all: bool = False):
     """score_in_batches for only the rows the previous run's scores cannot vouch for.
 
     A row of `relation` keeps the score this model's table (`this`) holds for it when
@@ -149,6 +149,9 @@ def score_changed(session, relation, this, batch_rows: int,
     touched since the last one, not everyone. A hash collision could keep a stale
     score; with 64 bits and a few million rows that is a chance of about 1e-7 per run.
     Doubles are hashed to 9 decimals, so a change below 1e-9 keeps the score too.
+
+    rescore_all (var ml_rescore_all) scores everyone, for a change to a model file's
+    score() that neither a refit nor the features would show.
 
     The result has the columns of score() and `_input_hash` last: on DuckDB a relation
     (the kept rows are never copied out of the warehouse), on Spark a DataFrame."""
@@ -167,7 +170,7 @@ def score_changed(session, relation, this, batch_rows: int,
         out["_input_hash"] = frame["_input_hash"].to_numpy()
         return out
 
-    previous = _columns_of(session, this)
+    previous = None if rescore_all else _columns_of(session, this)
     if previous is None or not {key, "_input_hash", "model_run_id"} <= set(previous):
         return score_in_batches(_relation(session, inputs), batch_rows, scored)
     run = str(run_id).replace("'", "''")
@@ -184,6 +187,11 @@ def score_changed(session, relation, this, batch_rows: int,
     name = f"_cs_new_scores_{abs(hash(str(this)))}"
     session.register(name, new)
     return session.sql(f"{kept} union all by name select * from {name}")
+
+
+def setting_is_true(settings: dict, name: str) -> bool:
+    """A boolean dbt var as rendered into a model's meta ("True", "false", ...)."""
+    return str(settings.get(name, "")).strip().lower() in ("true", "1", "yes")
 
 
 def _columns_of(session, this) -> list[str] | None:
