@@ -16,7 +16,8 @@ with customers as (
     where first_seen_date <= {{ as_of }}
 ),
 
-activity as (
+-- read twice (totals, seasonal orders): inlined, not buffered (81M rows at 100M events)
+activity as {{ inline_cte() }} (
     select * from {{ feature_input('int_customer_activity_daily', customers) }}
     where activity_date <= {{ as_of }}
 ),

@@ -159,3 +159,4 @@ final as (
 )
 
 select * from final
+{{ cluster_rows_by('customer_id') }}

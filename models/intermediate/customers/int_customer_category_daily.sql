@@ -71,3 +71,4 @@ final as (
 )
 
 select * from final
+{{ cluster_rows_by('customer_id') }}

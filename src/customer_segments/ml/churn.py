@@ -42,7 +42,14 @@ def fit_churn(examples: pd.DataFrame, *, random_state: int = 42,
     # shuffled folds: rows arrive in warehouse order, and unshuffled folds would each
     # see a different slice of the base (a calibration error of 0.17 instead of 0.02)
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=random_state)
-    model = CalibratedClassifierCV(booster, method="isotonic", cv=folds)
+    # ensemble=False: the isotonic map is fitted on out-of-fold predictions and applied
+    # to one booster fitted on all rows. The default keeps one booster per fold and
+    # averages the three when scoring: three times the work on every customer every day
+    # (2.8M customers at 100M events: 45 s instead of 15 s). Measured on the 10M
+    # benchmark's temporal holdout (185k customers): AUC 0.863 both ways, Brier 0.1448
+    # (ensemble) vs 0.1453, calibration error 0.038 vs 0.042; the fit, only on a refit
+    # day, takes 16 s instead of 11.
+    model = CalibratedClassifierCV(booster, method="isotonic", cv=folds, ensemble=False)
     model.fit(x, y)
     model.feature_names_ = list(x.columns)
     return model
