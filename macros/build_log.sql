@@ -50,10 +50,9 @@
     model's tests run after the model in the same build). The uniqueness tests of the
     largest tables check only the keys changed since. -#}
 {% macro tested_until() -%}
-    coalesce((
-        select max(finished_at) from {{ build_log_relation() }}
-        where is_whole_build and invocation_status = 'success'
-    ), cast('1900-01-01' as timestamp))
+    {{ query_literal(
+        "select coalesce(max(finished_at), cast('1900-01-01' as timestamp)) from "
+        ~ build_log_relation() ~ " where is_whole_build and invocation_status = 'success'") }}
 {%- endmacro %}
 
 

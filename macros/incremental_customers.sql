@@ -22,7 +22,7 @@
 -#}
 
 {% macro customer_watermark() -%}
-    (select max(_built_at) from {{ this }})
+    {{ query_literal('select max(_built_at) from ' ~ this, this) }}
 {%- endmacro %}
 
 

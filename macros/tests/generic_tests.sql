@@ -56,13 +56,18 @@
         from {{ model }}
         where {{ changed }} >= {{ tested_until() }}
     )
+    {#- EXISTS, not an inner join: DuckDB moved the GROUP BY of a join below it, grouping
+        all 122M rows of base_web__events (23 s, 3 GB spilled); the semi-join prunes
+        row groups by the changed keys' range first (0.2 s) -#}
     select
         {%- for c in cols %} rows.{{ c }},{% endfor %}
         count(*) as n_rows
     from {{ model }} as rows
-    inner join changed_keys
-        on {% for c in cols %}rows.{{ c }} = changed_keys.{{ c }}{% if not loop.last %}
-        and {% endif %}{% endfor %}
+    where exists (
+        select 1 from changed_keys
+        where {% for c in cols %}rows.{{ c }} = changed_keys.{{ c }}{% if not loop.last %}
+            and {% endif %}{% endfor %}
+    )
     group by {% for c in cols %}rows.{{ c }}{% if not loop.last %}, {% endif %}{% endfor %}
     having count(*) > 1
     {%- endif %}
