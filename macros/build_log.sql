@@ -50,9 +50,13 @@
     model's tests run after the model in the same build). The uniqueness tests of the
     largest tables check only the keys changed since. -#}
 {% macro tested_until() -%}
+    {%- set log = api.Relation.create(
+        database=target.database, schema=generate_schema_name('quality', none) | trim,
+        identifier='dbt_invocations') -%}
     {{ query_literal(
         "select coalesce(max(finished_at), cast('1900-01-01' as timestamp)) from "
-        ~ build_log_relation() ~ " where is_whole_build and invocation_status = 'success'") }}
+        ~ build_log_relation() ~ " where is_whole_build and invocation_status = 'success'",
+        log) }}
 {%- endmacro %}
 
 

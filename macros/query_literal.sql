@@ -1,7 +1,8 @@
 {#- `query_literal(query, relation)`: the one value of a scalar query (one row, one
     column), written into the SQL as a typed literal when the model or test runs:
-    `cast('2026-10-07' as DATE)`. Before that (parsing, or while `relation`, the table
-    the query reads, does not exist yet) the query itself as a scalar subquery.
+    `cast('2026-10-07' as DATE)`. Before that (parsing, a unit test, or while
+    `relation`, the table the query reads, does not exist yet) the query itself as a
+    scalar subquery.
 
     Why: engines plan `column > (select max(...) from t)` as a join of every row with
     the subquery's one row. DuckDB then cannot prune row groups by their min/max, and a
@@ -10,15 +11,15 @@
     "since the last build" filter reads every row group instead of the new ones.
 
     The text round trip is exact (a timestamp to the microsecond), on DuckDB and Spark. -#}
-{% macro query_literal(query, relation=none) -%}
+{% macro query_literal(query, relation) -%}
     {%- if not execute -%}
         {{ return('(' ~ query ~ ')') }}
     {%- endif -%}
-    {#- a unit test's `this` has no identifier: its fixtures stand in for the tables -#}
-    {%- if relation is not none and relation.identifier is none -%}
+    {#- in a unit test `this` is none: its fixtures stand in for the tables -#}
+    {%- if relation is none or relation.identifier is none -%}
         {{ return('(' ~ query ~ ')') }}
     {%- endif -%}
-    {%- if relation is not none and adapter.get_relation(
+    {%- if adapter.get_relation(
             database=relation.database, schema=relation.schema,
             identifier=relation.identifier) is none -%}
         {{ return('(' ~ query ~ ')') }}
