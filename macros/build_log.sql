@@ -51,7 +51,7 @@
     largest tables check only the keys changed since. -#}
 {% macro tested_until() -%}
     {%- set log = api.Relation.create(
-        database=target.database, schema=generate_schema_name('quality', none) | trim,
+        database=target.get('database'), schema=generate_schema_name('quality', none) | trim,
         identifier='dbt_invocations') -%}
     {{ query_literal(
         "select coalesce(max(finished_at), cast('1900-01-01' as timestamp)) from "
