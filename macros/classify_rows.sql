@@ -139,3 +139,11 @@
 {% macro spark__key_hash(expression) -%}
     xxhash64({{ expression }})
 {%- endmacro %}
+
+
+{#- Whether the CRM has staged customers (unknown_customer_id is checked only then): a
+    literal when the model runs (query_literal), not a subquery in every row's CASE. -#}
+{% macro crm_is_landed() -%}
+    {%- set crm = ref('base_crm__customers') -%}
+    {{ query_literal('select count(*) > 0 from ' ~ crm ~ " where _row_status = 'staged'", crm) }}
+{%- endmacro %}

@@ -15,8 +15,10 @@
     {%- if not execute -%}
         {{ return('(' ~ query ~ ')') }}
     {%- endif -%}
-    {#- in a unit test `this` is none: its fixtures stand in for the tables -#}
-    {%- if relation is none or relation.identifier is none -%}
+    {#- a unit test reads its fixtures, not the tables: a ref there still names the real
+        table (dbt swaps in the fixture in the SQL text), so nothing may be looked up -#}
+    {%- if model is not defined or model.resource_type == 'unit_test'
+           or relation is none or relation.identifier is none -%}
         {{ return('(' ~ query ~ ')') }}
     {%- endif -%}
     {%- if adapter.get_relation(

@@ -33,10 +33,6 @@ customers as (
     where _row_status = 'staged'
 ),
 
-crm_is_landed as (
-    select count(*) > 0 as is_landed from customers
-),
-
 {{ flag_repeat_candidates('source', 'raw_email_event_id') }},
 
 typed as {{ inline_cte() }} (
@@ -69,7 +65,7 @@ validated as {{ inline_cte() }} (
             when email_event_type not in (
                 {%- for t in var('email_event_types') %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor -%}
             ) then 'unknown_event_type'
-            when (select is_landed from crm_is_landed)
+            when {{ crm_is_landed() }}
                 and known_customer_id is null
                 then 'unknown_customer_id'
         end as _reason_code,

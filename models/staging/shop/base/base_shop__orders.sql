@@ -35,10 +35,6 @@ customers as (
     where _row_status = 'staged'
 ),
 
-crm_is_landed as (
-    select count(*) > 0 as is_landed from customers
-),
-
 {{ flag_repeat_candidates('source', 'raw_order_id') }},
 
 typed as {{ inline_cte() }} (
@@ -80,7 +76,7 @@ validated as {{ inline_cte() }} (
             when revenue < 0 or discount < 0 or item_count < 0 then 'negative_amount'
             when order_status not in ('completed', 'cancelled', 'refunded') then 'unknown_status'
             when order_status = 'completed' and revenue = 0 then 'non_positive_amount'
-            when (select is_landed from crm_is_landed)
+            when {{ crm_is_landed() }}
                 and known_customer_id is null
                 then 'unknown_customer_id'
         end as _reason_code,

@@ -33,10 +33,6 @@ customers as (
     where _row_status = 'staged'
 ),
 
-crm_is_landed as (
-    select count(*) > 0 as is_landed from customers
-),
-
 {{ flag_repeat_candidates('source', 'raw_event_id') }},
 
 typed as {{ inline_cte() }} (
@@ -68,7 +64,7 @@ validated as {{ inline_cte() }} (
                 {%- for t in var('web_event_types') %}'{{ t }}'{% if not loop.last %}, {% endif %}{% endfor -%}
             ) then 'unknown_event_type'
             when customer_id is not null
-                and (select is_landed from crm_is_landed)
+                and {{ crm_is_landed() }}
                 and known_customer_id is null
                 then 'unknown_customer_id'
         end as _reason_code,
