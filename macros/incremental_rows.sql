@@ -52,7 +52,7 @@ touched_keys as (
     select {{ clean_text(raw_key) }} as touched_key
     from {{ all_rows }}
     where _landed_at > {{ landed_after }}
-    {%- if incremental_crm_changed() %}
+    {%- if incremental_crm_changed(landed_after) %}
     union
     -- rows of customers new or changed in the CRM since the last run
     select {{ clean_text(raw_key) }} as touched_key
@@ -181,16 +181,13 @@ source as {{ inline_cte() }} (
 {#- Whether any CRM row landed since this model's last build (new or changed
     customers): only then are the rows of those customers looked for in raw. Decided
     when the model runs, from the data. -#}
-{% macro incremental_crm_changed() -%}
+{% macro incremental_crm_changed(landed_after) -%}
     {%- if not execute or not is_incremental() -%}
         {{ return(true) }}
     {%- endif -%}
     {%- set q -%}
         select count(*) > 0 from {{ source('crm', 'customers') }}
-        where _landed_at > (
-            select {{ dbt.dateadd('hour', -var('staging_lookback_hours'), 'max(_landed_at)') }}
-            from {{ this }}
-        )
+        where _landed_at > {{ landed_after }}
     {%- endset -%}
     {{ return(run_query(q).rows[0][0]) }}
 {%- endmacro %}
