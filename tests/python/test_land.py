@@ -199,3 +199,63 @@ def test_landing_works_while_the_caller_holds_a_connection(tmp_path, monkeypatch
         assert held.execute("select current_setting('threads')").fetchone()[0] == 1
     finally:
         held.close()
+
+
+def _orders_parquet(path, ids, revenue):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"order_id": ids, "customer_id": ["C1"] * len(ids),
+                             "ordered_at": ["2024-01-01T00:00:00Z"] * len(ids),
+                             "revenue": revenue}), path, compression="none")
+    return path
+
+
+def test_parquet_files_land_together_with_their_own_lineage_and_counts(tmp_path):
+    """Consecutive Parquet files of one schema land in one INSERT; a schema change or a
+    CSV between them starts a new batch. Every row keeps its file and row number."""
+    land_dir = tmp_path / "l"
+    _orders_parquet(land_dir / "orders" / "a.parquet", ["O1", "O2"], [1.5, 2.5])
+    _orders_parquet(land_dir / "orders" / "b.parquet", ["O3"], [3.5])
+    _write(land_dir / "orders" / "c.csv", HEADER + "O4,C1,2024-01-01,4\n")
+    _orders_parquet(land_dir / "orders" / "d.parquet", ["O5"], ["5"])  # text revenue
+    _orders_parquet(land_dir / "orders" / "e.parquet", ["O6", "O7", "O8"], [6, 7, 8])
+    report = land(land_dir, tmp_path / "w.duckdb")
+    assert sorted((f.path, f.rows, f.status) for f in report.files) == [
+        ("orders/a.parquet", 2, "loaded"), ("orders/b.parquet", 1, "loaded"),
+        ("orders/c.csv", 1, "loaded"), ("orders/d.parquet", 1, "loaded"),
+        ("orders/e.parquet", 3, "loaded")]
+    assert [(r[0], r[4], r[11], r[12]) for r in _rows(tmp_path / "w.duckdb", "orders")] == [
+        ("O1", "1.5", "orders/a.parquet", 1), ("O2", "2.5", "orders/a.parquet", 2),
+        ("O3", "3.5", "orders/b.parquet", 1), ("O4", "4", "orders/c.csv", 1),
+        ("O5", "5", "orders/d.parquet", 1), ("O6", "6", "orders/e.parquet", 1),
+        ("O7", "7", "orders/e.parquet", 2), ("O8", "8", "orders/e.parquet", 3)]
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    assert con.execute("select file_path, row_count from raw._landed_files order by 1"
+                       ).fetchall() == [("orders/a.parquet", 2), ("orders/b.parquet", 1),
+                                        ("orders/c.csv", 1), ("orders/d.parquet", 1),
+                                        ("orders/e.parquet", 3)]
+    con.close()
+    # a changed file in a batch is reloaded: its old rows go, the others stay once
+    _orders_parquet(land_dir / "orders" / "b.parquet", ["O3", "O3b"], [3.5, 3.75])
+    _orders_parquet(land_dir / "orders" / "f.parquet", ["O9"], [9.5])
+    again = land(land_dir, tmp_path / "w.duckdb")
+    assert sorted((f.path, f.rows, f.status) for f in again.files if f.status != "unchanged"
+                  ) == [("orders/b.parquet", 2, "reloaded"), ("orders/f.parquet", 1, "loaded")]
+    assert [r[0] for r in _rows(tmp_path / "w.duckdb", "orders")] == [
+        "O1", "O2", "O3", "O3b", "O4", "O5", "O6", "O7", "O8", "O9"]
+
+
+def test_parquet_file_with_unreadable_data_is_named_and_earlier_files_land(tmp_path, caplog):
+    """Its footer reads (so it joins the batch) but a data page does not: the batch is
+    rolled back and landed file by file, which lands the files before it and names it."""
+    land_dir = tmp_path / "l"
+    _orders_parquet(land_dir / "orders" / "a.parquet", ["O1"], [1.0])
+    bad = _orders_parquet(land_dir / "orders" / "b.parquet",
+                          [f"O{i:06d}" for i in range(2000)], [1.0] * 2000)
+    data = bytearray(bad.read_bytes())
+    data[200:4000] = b"\xff" * 3800  # inside the first column chunk's pages
+    bad.write_bytes(bytes(data))
+    _orders_parquet(land_dir / "orders" / "c.parquet", ["O3"], [3.0])
+    with pytest.raises(LandingError, match="b.parquet: cannot be read as PARQUET"):
+        land(land_dir, tmp_path / "w.duckdb")
+    assert "3 Parquet files did not land together" in caplog.text
+    assert [r[11] for r in _rows(tmp_path / "w.duckdb", "orders")] == ["orders/a.parquet"]
