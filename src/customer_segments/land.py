@@ -337,6 +337,9 @@ def land(landing_dir: Path, db: Path | str, *, sources: list[str] | None = None)
     report = LandingReport()
     con = duckdb_connect(db)
     try:
+        # every row carries its file and row number: the raw tables need no row order,
+        # and an unordered INSERT writes from both threads without reordering
+        con.execute("set preserve_insertion_order = false")
         ensure_raw_tables(con)
         known = {
             (r[0], r[1]): (r[2], r[3], r[4])
