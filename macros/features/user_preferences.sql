@@ -18,7 +18,7 @@ categories as (
     where activity_date <= {{ as_of }}
 ),
 
-messages as (
+messages as {{ inline_cte() }} (
     select * from {{ feature_input('int_email_messages', customers) }}
 ),
 
@@ -59,22 +59,34 @@ interactions as (
     where first_clicked_at < {{ as_of_end(as_of) }}
 ),
 
-by_hour as (
-    select customer_id, extract(hour from interacted_at) as send_hour, sum(weight) as score
+-- one pass over the interactions: per customer, UTC hour and weekday; the hour, weekday
+-- and count below read this small table instead of the interactions three times
+by_slot as (
+    select
+        customer_id,
+        extract(hour from interacted_at) as send_hour,
+        {{ day_of_week('interacted_at') }} as send_weekday,
+        sum(weight) as score,
+        count(*) as interactions
     from interactions
+    group by 1, 2, 3
+),
+
+by_hour as (
+    select customer_id, send_hour, sum(score) as score
+    from by_slot
     group by 1, 2
 ),
 
 by_weekday as (
-    select customer_id, {{ day_of_week('interacted_at') }} as send_weekday,
-        sum(weight) as score
-    from interactions
+    select customer_id, send_weekday, sum(score) as score
+    from by_slot
     group by 1, 2
 ),
 
 own_counts as (
-    select customer_id, count(*) as interaction_count
-    from interactions
+    select customer_id, sum(interactions) as interaction_count
+    from by_slot
     group by customer_id
 ),
 
@@ -98,6 +110,8 @@ own_weekday as (
     where r = 1
 ),
 
+-- the whole base's best hour and weekday (null without any interaction): one row,
+-- joined to every customer, not a scalar subquery in each row's CASE
 base_hour as (
     select send_hour from (
         select send_hour, sum(score) as score from by_hour group by 1
@@ -114,6 +128,12 @@ base_weekday as (
     limit 1
 ),
 
+base_time as (
+    select
+        (select send_hour from base_hour) as base_send_hour,
+        (select send_weekday from base_weekday) as base_send_weekday
+),
+
 final as (
     select
         customers.customer_id,
@@ -121,23 +141,24 @@ final as (
         case
             when coalesce(own_counts.interaction_count, 0)
                 >= {{ var('preference_min_interactions') }} then 'own'
-            when (select count(*) from base_hour) > 0 then 'base'
+            when base_time.base_send_hour is not null then 'base'
             else 'none'
         end as send_time_source,
         cast(case
             when coalesce(own_counts.interaction_count, 0)
                 >= {{ var('preference_min_interactions') }} then own_hour.send_hour
-            else (select send_hour from base_hour)
+            else base_time.base_send_hour
         end as integer) as best_send_hour,
         cast(case
             when coalesce(own_counts.interaction_count, 0)
                 >= {{ var('preference_min_interactions') }} then own_weekday.send_weekday
-            else (select send_weekday from base_weekday)
+            else base_time.base_send_weekday
         end as integer) as best_send_weekday,
         coalesce(own_counts.interaction_count, 0) as email_interactions,
         favourite.category_score as favourite_category_score,
         {{ as_of }} as as_of_date
     from customers
+    cross join base_time
     left join favourite on customers.customer_id = favourite.customer_id
     left join own_counts on customers.customer_id = own_counts.customer_id
     left join own_hour on customers.customer_id = own_hour.customer_id
