@@ -6,8 +6,9 @@
     - Every base_ staging row carries `_staged_at`, when this row was last (re)classified.
       A model built this way carries `_built_at`; its watermark is max(_built_at).
     - Touched customers: the customer of every base row (any status) staged since the
-      watermark, plus every customer seen with a touched anonymous id (its stitching may
-      have changed) or with a touched email message (its owner may have changed).
+      watermark, plus every customer seen with an anonymous id whose stitching changed
+      (restitched_anonymous_ids) or with a touched email message (its owner may have
+      changed).
     - A touched customer's rows are replaced (delete+insert on customer_id). A customer
       left with no rows gets one tombstone row (activity_date null) that replaces the old
       rows and is then deleted by the post-hook `delete_tombstones`.
@@ -94,13 +95,10 @@
     select customer_id from {{ ref('base_web__events') }}
     where _staged_at > {{ since }} and customer_id is not null
     union
-    -- every customer seen with an anonymous id that has new or changed rows: the id's
-    -- first identification (and so its stitched customer) may have moved
+    -- every customer seen with an anonymous id whose stitching changed: its events
+    -- moved from one customer to another
     select customer_id from {{ ref('base_web__events') }}
-    where anonymous_id in (
-        select anonymous_id from {{ ref('base_web__events') }}
-        where _staged_at > {{ since }} and anonymous_id is not null
-    )
+    where anonymous_id in ({{ restitched_anonymous_ids(since) }})
         and customer_id is not null
     {%- endset -%}
     {{ touched_keys_cte('customer_id', full_recompute, changed) }}
@@ -151,5 +149,38 @@ touched as (
 {% macro delete_tombstones(column='activity_date') -%}
     {%- if is_incremental() -%}
     delete from {{ this }} where {{ column }} is null
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The anonymous ids whose stitched customer may differ from what a model built at
+    `since` saw: ids whose customer or first identification changed since
+    (int_anonymous_ids_stitched._stitched_at), and ids with rows staged since that have
+    no identity now (never identified, or no longer: their events lose the customer).
+    A new event of an already stitched id changes no other event: at 100M events the
+    next day touched 5.9M stitched events this way, 0.36M without it. -#}
+{% macro restitched_anonymous_ids(since) -%}
+    select anonymous_id from {{ ref('int_anonymous_ids_stitched') }}
+    where _stitched_at > {{ since }}
+    union
+    select staged.anonymous_id from {{ ref('base_web__events') }} as staged
+    where staged._staged_at > {{ since }} and staged.anonymous_id is not null
+        and not exists (
+            select 1 from {{ ref('int_anonymous_ids_stitched') }} as stitched
+            where stitched.anonymous_id = staged.anonymous_id
+        )
+{%- endmacro %}
+
+
+{#- Stop with what to do when an incremental model's table lacks a column this version
+    adds (renders nothing otherwise). -#}
+{% macro require_columns(relation, names) -%}
+    {%- if execute -%}
+    {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+    {%- for name in names if name not in columns -%}
+        {{ exceptions.raise_compiler_error(
+            relation ~ " was built by an earlier version (no " ~ name ~ " column): rebuild"
+            ~ " it once with dbt build --full-refresh --select " ~ relation.identifier) }}
+    {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.dbt
 SCHEMAS = ("staging", "intermediate", "marts", "ml", "activation", "quality", "reference")
 # (_as_of_date: the as-of date a by-customer row was last computed for; an incremental
 # run leaves the rows it need not recompute as they are)
-WHEN_IT_RAN = {"_landed_at", "landed_at", "_staged_at", "_built_at", "_as_of_date",
+WHEN_IT_RAN = {"_landed_at", "landed_at", "_staged_at", "_built_at", "_stitched_at",
+               "_as_of_date",
                "fitted_at",
                "validated_at", "started_at", "finished_at", "exported_at",
                # GX's observed statistics as text (a stdev, a mean): doubles summed in
@@ -242,6 +243,20 @@ def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
     run_dbt(db, tmp_path, "run", *STAGING)
     assert _same_as_full_refresh(db, tmp_path / "r1")
     assert all(n == 2 for n in _build_times(db).values()), _build_times(db)
+    # the stitched events redone: the new ones and those of the two ids that moved, not
+    # every event of every anonymous id with a new row
+    con = duckdb.connect(str(db), read_only=True)
+    redone, widened = con.execute("""
+        select
+            (select count(*) from intermediate.int_events_stitched
+             where _built_at = (select max(_built_at)
+                                from intermediate.int_events_stitched)),
+            (select count(*) from staging.stg_web__events where anonymous_id in (
+                select anonymous_id from staging.base_web__events
+                where _staged_at = (select max(_staged_at)
+                                    from staging.base_web__events)))""").fetchone()
+    con.close()
+    assert 0 < redone < widened / 2, (redone, widened)
     # step 2: the CRM learns CNEW1; late.csv is re-landed with two rows only
     crm = landing / "customers" / "new.csv"
     header = next(iter(sorted((landing / "customers").glob("*.csv")))).read_text() \

@@ -10,6 +10,7 @@
 ) }}
 
 -- depends_on: {{ ref('base_web__events') }}
+-- depends_on: {{ ref('int_anonymous_ids_stitched') }}
 -- depends_on: {{ ref('base_esp__email_events') }}
 -- depends_on: {{ ref('base_shop__orders') }}
 

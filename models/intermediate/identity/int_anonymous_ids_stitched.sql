@@ -3,7 +3,11 @@
     (identify, login or any event carrying both ids). A shared device seen with several
     customers keeps the first and is counted in customer_count for review.
     Incremental by anonymous id: a run recomputes the ids with web rows staged since
-    the last one (see the macro incremental_customers). -#}
+    the last one (see the macro incremental_customers). `_stitched_at` is when the id's
+    customer or first identification last changed (a recomputed id that came out the
+    same keeps it): the stitched events and the customers' daily tables are redone for
+    the ids that changed, not for every id with a new event (macro
+    restitched_anonymous_ids). -#}
 {{ config(
     materialized=keyed_incremental(),
     unique_key='anonymous_id',
@@ -44,22 +48,40 @@ ranked as (
     from identified
 ),
 
+{%- if is_incremental() %}
+{{ require_columns(this, ['_stitched_at']) }}
+{%- endif %}
+
 final as (
     select
-        anonymous_id,
-        customer_id,
-        customer_count,
-        customer_count > 1 as is_shared_device,
-        event_at as first_identified_at,
-        {{ dbt.current_timestamp() }} as _built_at
+        ranked.anonymous_id,
+        ranked.customer_id,
+        ranked.customer_count,
+        ranked.customer_count > 1 as is_shared_device,
+        ranked.event_at as first_identified_at,
+        {{ dbt.current_timestamp() }} as _built_at,
+        {%- if is_incremental() %}
+        case
+            when previous.customer_id = ranked.customer_id
+                and previous.first_identified_at = ranked.event_at
+                then previous._stitched_at
+            else {{ dbt.current_timestamp() }}
+        end as _stitched_at
+        {%- else %}
+        {{ dbt.current_timestamp() }} as _stitched_at
+        {%- endif %}
     from ranked
-    where seen_rank = 1
+    {%- if is_incremental() %}
+    left join {{ this }} as previous
+        on ranked.anonymous_id = previous.anonymous_id
+    {%- endif %}
+    where ranked.seen_rank = 1
     {%- if is_incremental() %}
     union all
     -- tombstones: a touched id no longer identified replaces its old row, then the
     -- post-hook deletes it
     select anonymous_id, null, null, null, cast(null as timestamp),
-        {{ dbt.current_timestamp() }}
+        {{ dbt.current_timestamp() }}, {{ dbt.current_timestamp() }}
     from touched
     {%- endif %}
 )

@@ -3,8 +3,9 @@
     could attribute the event to the customer: the event time, or for a stitched event
     the identification time if later. Point-in-time features use known_at.
     Incremental by event: a run recomputes the events staged since the last one and
-    every event of an anonymous id with new rows (its customer may have changed); see
-    the macro incremental_customers. -#}
+    every event of an anonymous id whose stitching changed (restitched_anonymous_ids),
+    plus, for an id that lost its identity, its stitched events. See the macro
+    incremental_customers. -#}
 {{ config(
     materialized=keyed_incremental(),
     unique_key='event_id',
@@ -16,21 +17,43 @@
 -- depends_on: {{ ref('base_web__events') }}
 
 {%- set full_recompute = customers_need_full_recompute(['base_web__events']) %}
+{%- set incremental_run = is_incremental() and not full_recompute %}
+{%- set since = customer_watermark() %}
 
-{%- set changed -%}
-    {{ changed_keys('base_web__events', 'event_id') }}
+with {{ touched_keys_cte('event_id', full_recompute,
+                        changed_keys('base_web__events', 'event_id')) }},
+
+{%- if incremental_run %}
+
+restitched as (
+    {{ restitched_anonymous_ids(since) }}
+),
+
+-- ids that lost their identity and were stitched: never-identified ids need nothing
+restitched_ids as (
+    select anonymous_id from restitched
+    where anonymous_id in (select anonymous_id from {{ ref('int_anonymous_ids_stitched') }})
     union
-    select event_id from {{ ref('stg_web__events') }}
-    where anonymous_id in (
-        {{ changed_keys('base_web__events', 'anonymous_id') }}
-    )
-{%- endset %}
-
-with {{ touched_keys_cte('event_id', full_recompute, changed) }},
+    select anonymous_id from restitched
+    where anonymous_id in (select anonymous_id from {{ this }} where is_stitched)
+),
+{%- endif %}
 
 events as (
+    {%- if incremental_run %}
+    -- the rows staged since (a landing-time literal: old row groups are skipped; every
+    -- staged row of a touched event was staged again with it) ...
+    select * from {{ ref('stg_web__events') }}
+    where _staged_at > {{ since }}
+    union all
+    -- ... and the older events of the restitched ids
+    select * from {{ ref('stg_web__events') }}
+    where _staged_at <= {{ since }}
+        and anonymous_id in (select anonymous_id from restitched_ids)
+    {%- else %}
     select * from {{ ref('stg_web__events') }}
     where {{ only_touched(full_recompute, 'event_id', 'event_id') }}
+    {%- endif %}
 ),
 
 identities as (
