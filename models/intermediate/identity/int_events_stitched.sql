@@ -29,7 +29,8 @@ restitched as (
     {{ restitched_anonymous_ids(since) }}
 ),
 
--- ids that lost their identity and were stitched: never-identified ids need nothing
+-- of those, ids with an identity now, and ids without one whose events were stitched
+-- here (never-identified ids change no event)
 restitched_ids as (
     select anonymous_id from restitched
     where anonymous_id in (select anonymous_id from {{ ref('int_anonymous_ids_stitched') }})
@@ -41,7 +42,7 @@ restitched_ids as (
 
 events as (
     {%- if incremental_run %}
-    -- the rows staged since (a landing-time literal: old row groups are skipped; every
+    -- the rows staged since (a literal watermark: old row groups are skipped; every
     -- staged row of a touched event was staged again with it) ...
     select * from {{ ref('stg_web__events') }}
     where _staged_at > {{ since }}
