@@ -9,6 +9,7 @@ rounded to 9 significant digits: parallel sums may differ in the last bit.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -220,6 +221,15 @@ def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
             where customer_id != ? order by message_id limit 2)
         limit 2""", [customer]).df()
     con.close()
+    # step 0, the usual next run: new events only. The base models take just the rows
+    # landed since (no earlier row has their keys), and equal a full refresh.
+    events.iloc[0:10].assign(event_id=lambda d: d.event_id + "-fresh", customer_id=customer,
+                             anonymous_id=None).to_parquet(
+        landing / "events" / "step0.parquet", index=False)
+    land(landing, db)
+    assert _base_models_taking_new_rows_only(db, tmp_path) == {
+        "base_web__events", "base_esp__email_events", "base_shop__orders"}
+    assert _same_as_full_refresh(db, tmp_path / "r0")
     # step 1: exact duplicates, conflicts, new events, an unknown customer, new versions
     dupes = events.head(20)
     conflicts = events.iloc[20:30].assign(event_type="search", category="toys")
@@ -240,7 +250,8 @@ def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
     late = pd.concat([newer, unknown_orders])
     late.to_csv(landing / "orders" / "late.csv", index=False)
     land(landing, db)
-    run_dbt(db, tmp_path, "run", *STAGING)
+    # events and orders have keys landed before (duplicates, versions): searched in raw
+    assert _base_models_taking_new_rows_only(db, tmp_path) == {"base_esp__email_events"}
     assert _same_as_full_refresh(db, tmp_path / "r1")
     assert all(n == 2 for n in _build_times(db).values()), _build_times(db)
     # the stitched events redone: the new ones and those of the two ids that moved, not
@@ -268,7 +279,7 @@ def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
         for c in header.split(",")) + "\n")
     late.head(2).to_csv(landing / "orders" / "late.csv", index=False)
     land(landing, db)
-    run_dbt(db, tmp_path, "run", *STAGING)
+    assert _base_models_taking_new_rows_only(db, tmp_path) == set()  # the CRM changed
     con = duckdb.connect(str(db), read_only=True)
     unknown_left = con.execute("select count(*) from quality.quarantined_rows "
                                "where reason_code = 'unknown_customer_id' "
@@ -317,6 +328,18 @@ def test_lifecycle_as_of_later_recomputes_only_the_due_customers(generated, tmp_
              if k[1] in ("int_lifecycle_current", "user_lifecycle")}
     assert len(marts) == 2
     assert not differences(marts, {k: v for k, v in checksums(full).items() if k in marts})
+
+
+def _base_models_taking_new_rows_only(db, work) -> set[str]:
+    """Run the staging incrementally; the base models that took only the rows landed
+    since (their debug log line, see incremental_rows)."""
+    log = work / "logs" / "dbt.log"
+    before = log.stat().st_size if log.exists() else 0
+    run_dbt(db, work, "run", *STAGING)
+    with log.open(encoding="utf-8") as f:
+        f.seek(before)
+        text = f.read()
+    return set(re.findall(r"(base_\w+): only the rows landed since", text))
 
 
 def _same_as_full_refresh(db, work) -> bool:

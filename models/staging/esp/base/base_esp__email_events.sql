@@ -26,7 +26,8 @@ with source_all as {{ inline_cte() }} (
     from {{ source('esp', 'email_events') }}
 ),
 
-{{ incremental_rows('source_all', 'raw_email_event_id', 'raw_customer_id', 'email_event_id') }},
+{{ incremental_rows('source_all', 'raw_email_event_id', 'raw_customer_id', 'email_event_id',
+                    source('esp', 'email_events'), 'email_event_id') }},
 
 customers as (
     select distinct customer_id as known_customer_id from {{ ref('base_crm__customers') }}

@@ -28,7 +28,8 @@ with source_all as {{ inline_cte() }} (
     from {{ source('shop', 'orders') }}
 ),
 
-{{ incremental_rows('source_all', 'raw_order_id', 'raw_customer_id', 'order_id') }},
+{{ incremental_rows('source_all', 'raw_order_id', 'raw_customer_id', 'order_id',
+                    source('shop', 'orders'), 'order_id') }},
 
 customers as (
     select distinct customer_id as known_customer_id from {{ ref('base_crm__customers') }}

@@ -26,7 +26,8 @@ with source_all as {{ inline_cte() }} (
     from {{ source('web', 'events') }}
 ),
 
-{{ incremental_rows('source_all', 'raw_event_id', 'raw_customer_id', 'event_id') }},
+{{ incremental_rows('source_all', 'raw_event_id', 'raw_customer_id', 'event_id',
+                    source('web', 'events'), 'event_id') }},
 
 customers as (
     select distinct customer_id as known_customer_id from {{ ref('base_crm__customers') }}
