@@ -17,7 +17,9 @@
     landed before has any of their keys, no file changed and the CRM did not change,
     so the rows landed since are all that is reclassified, and raw is not searched
     for earlier rows of the touched keys (at 100M events that search read every raw
-    column of 121M rows, 22 s). Checked when the model runs (incremental_new_keys_only).
+    column of 121M rows, 22 s). Checked when the model runs:
+    incremental_crm_changed, incremental_files_changed and
+    incremental_earlier_rows_of_new_keys.
 
     all_rows: CTE with the renamed raw columns; raw_key / raw_customer: its key and
     customer columns; key: the cleaned key column of this model's table;
