@@ -46,7 +46,8 @@ class StepFailed(Exception):
 
 def run_step(name: str, cmd: list[str], env: dict | None = None, log: Path | None = None
              ) -> dict:
-    """Run cmd in a child process; wall seconds and the child's peak RSS (MB)."""
+    """Run cmd in a child process; wall seconds, the child's peak RSS (MB) and the MB it
+    read from and wrote to disk (not counting what the page cache served)."""
     start = time.perf_counter()
     out = open(log, "a") if log else subprocess.DEVNULL  # noqa: SIM115
     # measured through measure.py: started from here, the step's ru_maxrss would
@@ -67,8 +68,12 @@ def run_step(name: str, cmd: list[str], env: dict | None = None, log: Path | Non
         usage = json.loads(usage_file.read_text())
     code, peak_mb = usage["exit_code"], usage["peak_rss_kb"] / 1024
     result = {"step": name, "seconds": round(seconds, 2),
-              "peak_rss_mb": round(peak_mb, 1), "exit_code": code}
-    print(f"  {name:<22} {seconds:8.1f} s  {peak_mb:8.0f} MB  rc={code}", flush=True)
+              "peak_rss_mb": round(peak_mb, 1), "exit_code": code,
+              "disk_read_mb": round(usage.get("disk_read_bytes", 0) / 2**20, 1),
+              "disk_written_mb": round(usage.get("disk_written_bytes", 0) / 2**20, 1)}
+    print(f"  {name:<22} {seconds:8.1f} s  {peak_mb:8.0f} MB  rc={code}  disk read "
+          f"{result['disk_read_mb']:.0f} MB, written {result['disk_written_mb']:.0f} MB",
+          flush=True)
     if code != 0:
         tail = log.read_text()[-3000:] if log else ""
         errors = [line.strip() for line in tail.splitlines() if "Error" in line][-3:]

@@ -1,4 +1,5 @@
-"""Run a command and write its wall-clock-free resource usage (peak RSS, exit code) to
+"""Run a command and write its wall-clock-free resource usage (peak RSS, exit code,
+bytes read from and written to disk) to
 a JSON file: `python measure.py OUT.json CMD...`.
 
 Why a separate process: Linux carries a process's memory high-water mark across exec
@@ -27,7 +28,11 @@ def main() -> int:
             continue
     code = os.waitstatus_to_exitcode(status)
     with open(out, "w") as f:
-        json.dump({"peak_rss_kb": usage.ru_maxrss, "exit_code": code}, f)
+        # block I/O the step really did (page cache misses and write-backs), 512-byte
+        # units: at 100M the warehouse outgrows the page cache and reads hit the disk
+        json.dump({"peak_rss_kb": usage.ru_maxrss, "exit_code": code,
+                   "disk_read_bytes": usage.ru_inblock * 512,
+                   "disk_written_bytes": usage.ru_oublock * 512}, f)
     return code if code >= 0 else 128 - code
 
 

@@ -121,3 +121,16 @@ def test_newest_version_per_key_agrees_with_pandas_on_repeated_keys():
     want = want.sort_values("customer_id").reset_index(drop=True)
     assert got.customer_id.tolist() == ["1", "10", "3", "5", "8"]  # d: "view" > "cart"
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+def test_a_step_records_what_it_wrote_to_disk(tmp_path):
+    """run_step reports the bytes the step itself wrote (and read) through the block
+    layer, from its rusage: 20 MB written and synced shows up as about 20 MB."""
+    target = tmp_path / "out.bin"
+    code = ("import os, sys; f = open(sys.argv[1], 'wb'); f.write(os.urandom(20 * 2**20)); "
+            "f.flush(); os.fsync(f.fileno())")
+    step = bench.run_step("write", [sys.executable, "-c", code, str(target)])
+    assert 19 <= step["disk_written_mb"] <= 40, step
+    assert step["disk_read_mb"] >= 0
+    quiet = bench.run_step("quiet", [sys.executable, "-c", "pass"])
+    assert quiet["disk_written_mb"] < 5, quiet
