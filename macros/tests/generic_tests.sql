@@ -34,20 +34,22 @@
                             changed='_staged_at') %}
     {%- set cols = combination_of_columns or [column_name] %}
     {%- set key_list = cols | join(', ') %}
-    {%- set key_hash = row_hash(cols) %}
+    {#- a 64-bit number on every engine (hash / xxhash64 of the key columns), not the
+        md5 text row_hash gives on Spark -#}
+    {%- set hashed_key = key_hash(cols | join(', ')) %}
     {%- if unique_test_changed_share(model, changed) > 0.2 %}
     with repeated_hashes as (
-        select {{ key_hash }} as key_hash
+        select {{ hashed_key }} as key_hash
         from {{ model }}
         where {% for c in cols %}{{ c }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
-        group by {{ key_hash }}
+        group by {{ hashed_key }}
         having count(*) > 1
     )
     select
         {{ key_list }},
         count(*) as n_rows
     from {{ model }}
-    where {{ key_hash }} in (select key_hash from repeated_hashes)
+    where {{ hashed_key }} in (select key_hash from repeated_hashes)
     group by {{ key_list }}
     having count(*) > 1 and max({{ changed }}) >= {{ tested_until() }}
     {%- else %}
