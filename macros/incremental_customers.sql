@@ -184,3 +184,71 @@ touched as (
     {%- endfor -%}
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- True when all that was staged since this model's last build is new web events (the
+    usual next run): no order or email event staged since, no web row of an earlier
+    landing staged again (a re-landed file, a duplicate or new version of an earlier
+    key, a CRM change reclassifying rows), and no stitched event redone but the new
+    ones (no anonymous id changed hands). Then an event counts only on its own day
+    (known_at), so the touched customers need only those days recounted
+    (new_web_days_ctes); their other days are as built. Decided when the model runs;
+    dbt's debug log says when. At 100M events the next day read 7.5M stitched events
+    of the touched customers' whole history for about 0.7M on the new days. -#}
+{% macro only_new_web_events(full_recompute) -%}
+    {%- if not execute or not is_incremental() or full_recompute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set since = customer_watermark() -%}
+    {%- set q -%}
+        select
+            not exists (
+                select 1 from {{ ref('base_shop__orders') }} where _staged_at > {{ since }})
+            and not exists (
+                select 1 from {{ ref('base_esp__email_events') }}
+                where _staged_at > {{ since }})
+            and not exists (
+                select 1 from {{ ref('base_web__events') }}
+                where _staged_at > {{ since }} and _landed_at <= {{ since }})
+            and not exists (
+                select 1 from {{ ref('int_events_stitched') }} as stitched
+                where stitched._built_at > {{ since }}
+                    and not exists (
+                        select 1 from {{ ref('base_web__events') }} as staged
+                        where staged._staged_at > {{ since }}
+                            and staged.event_id = stitched.event_id
+                    )
+            )
+    {%- endset -%}
+    {%- set result = run_query(q).rows[0][0] -%}
+    {%- if result -%}
+        {%- do log(this.identifier ~ ": only new web events since the last build,"
+                   ~ " recounting the days they fall on", info=false) -%}
+    {%- endif -%}
+    {{ return(result) }}
+{%- endmacro %}
+
+
+{#- CTEs `new_web_days` (customer_id, activity_date: the days of the web events
+    stitched since this model's last build) and `touched` (their customers). -#}
+{% macro new_web_days_ctes() -%}
+new_web_days as (
+    select distinct customer_id, cast(known_at as date) as activity_date
+    from {{ ref('int_events_stitched') }}
+    where _built_at > {{ customer_watermark() }} and customer_id is not null
+),
+
+touched as (
+    select distinct customer_id from new_web_days
+)
+{%- endmacro %}
+
+
+{#- The first of the new web days, as a timestamp literal to filter known_at by (row
+    groups of older events are skipped by their min/max). -#}
+{% macro first_new_web_day() -%}
+    {%- set stitched = ref('int_events_stitched') -%}
+    {{ query_literal('select cast(min(cast(known_at as date)) as timestamp) from '
+                     ~ stitched ~ ' where _built_at > ' ~ customer_watermark()
+                     ~ ' and customer_id is not null', stitched) }}
+{%- endmacro %}

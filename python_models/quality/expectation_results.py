@@ -42,15 +42,15 @@ def model(dbt, session):
         max_source_lag_days=int(settings["quality_max_source_lag_days"]),
         dialect=getattr(session, "dialect", "duckdb"),
     )
+    # the newest day of staged activity per source, from the daily volume series (a
+    # few thousand rows) rather than a scan of every staged row (100M events: 14 s)
+    volume = dbt.ref("source_volume_daily").sql_query()
     sql["source_facts"] = f"""
         with newest as (
-            select 'events' as source_name, max(cast(event_at as date)) as newest_date
-            from ({sql['stg_web__events']})
-            union all
-            select 'orders', max(cast(ordered_at as date)) from ({sql['stg_shop__orders']})
-            union all
-            select 'email_events', max(cast(event_at as date))
-            from ({sql['stg_esp__email_events']})
+            select source_name, max(activity_date) as newest_date
+            from ({volume})
+            where event_type = 'all'
+            group by source_name
         )
         select
             r.source_name,

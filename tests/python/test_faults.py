@@ -222,13 +222,15 @@ def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
         limit 2""", [customer]).df()
     con.close()
     # step 0, the usual next run: new events only. The base models take just the rows
-    # landed since (no earlier row has their keys), and equal a full refresh.
+    # landed since (no earlier row has their keys), the daily activity recounts just
+    # the days of the new events, and all equal a full refresh.
     events.iloc[0:10].assign(event_id=lambda d: d.event_id + "-fresh", customer_id=customer,
                              anonymous_id=None).to_parquet(
         landing / "events" / "step0.parquet", index=False)
     land(landing, db)
-    assert _base_models_taking_new_rows_only(db, tmp_path) == {
-        "base_web__events", "base_esp__email_events", "base_shop__orders"}
+    assert _models_reading_only_new_rows(db, tmp_path) == {
+        "base_web__events", "base_esp__email_events", "base_shop__orders",
+        "int_customer_activity_daily", "int_customer_category_daily"}
     assert _same_as_full_refresh(db, tmp_path / "r0")
     # step 1: exact duplicates, conflicts, new events, an unknown customer, new versions
     dupes = events.head(20)
@@ -251,7 +253,7 @@ def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
     late.to_csv(landing / "orders" / "late.csv", index=False)
     land(landing, db)
     # events and orders have keys landed before (duplicates, versions): searched in raw
-    assert _base_models_taking_new_rows_only(db, tmp_path) == {"base_esp__email_events"}
+    assert _models_reading_only_new_rows(db, tmp_path) == {"base_esp__email_events"}
     assert _same_as_full_refresh(db, tmp_path / "r1")
     assert all(n == 2 for n in _build_times(db).values()), _build_times(db)
     # the stitched events redone: the new ones and those of the two ids that moved, not
@@ -279,7 +281,7 @@ def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
         for c in header.split(",")) + "\n")
     late.head(2).to_csv(landing / "orders" / "late.csv", index=False)
     land(landing, db)
-    assert _base_models_taking_new_rows_only(db, tmp_path) == set()  # the CRM changed
+    assert _models_reading_only_new_rows(db, tmp_path) == set()  # the CRM changed
     con = duckdb.connect(str(db), read_only=True)
     unknown_left = con.execute("select count(*) from quality.quarantined_rows "
                                "where reason_code = 'unknown_customer_id' "
@@ -330,16 +332,18 @@ def test_lifecycle_as_of_later_recomputes_only_the_due_customers(generated, tmp_
     assert not differences(marts, {k: v for k, v in checksums(full).items() if k in marts})
 
 
-def _base_models_taking_new_rows_only(db, work) -> set[str]:
+def _models_reading_only_new_rows(db, work) -> set[str]:
     """Run the staging incrementally; the base models that took only the rows landed
-    since (their debug log line, see incremental_rows)."""
+    since (their debug log line, see incremental_rows) and the models that recounted
+    only the days of new web events (see only_new_web_events)."""
     log = work / "logs" / "dbt.log"
     before = log.stat().st_size if log.exists() else 0
     run_dbt(db, work, "run", *STAGING)
     with log.open(encoding="utf-8") as f:
         f.seek(before)
         text = f.read()
-    return set(re.findall(r"(base_\w+): only the rows landed since", text))
+    return set(re.findall(r"(base_\w+): only the rows landed since", text)) | set(
+        re.findall(r"(int_\w+): only new web events since the last build", text))
 
 
 def _same_as_full_refresh(db, work) -> bool:

@@ -62,6 +62,20 @@ def test_a_large_relation_is_validated_on_a_key_sample_with_whole_keys():
     assert len(whole) == 100_000
 
 
+def test_a_suite_reads_only_the_columns_its_checks_name():
+    con = duckdb.connect()
+    con.execute("create table t as select 'e1' as event_id, 'view' as event_type, "
+                "repeat('x', 500) as user_agent, now() as event_at")
+    suite = next(s for s in suites.staged_suites() if s.name == "stg_web__events")
+    frame, _ = validate.read_frame(con, "select * from t", suite, max_rows=100)
+    assert list(frame.columns) == ["event_id", "event_type", "event_at"]
+    pair = suites.Suite("p", key=None, checks=(suites.Check(
+        "ExpectColumnPairValuesToBeEqual", {"column_A": "event_at", "column_B": "event_id"}),))
+    assert pair.select_list() == "event_at, event_id"
+    explicit = suites.Suite("x", checks=(), select="event_id, user_agent")
+    assert explicit.select_list() == "event_id, user_agent"
+
+
 def test_pii_never_reaches_a_validator():
     from customer_segments import contract
 

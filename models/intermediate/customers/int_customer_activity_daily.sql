@@ -5,7 +5,9 @@
     cannot see the future.
     Built from the large event tables; every as-of feature reads this instead.
     Incremental by customer: a run recomputes the customers touched since the last one
-    (see the macro incremental_customers). -#}
+    (see the macro incremental_customers); when all that is new is web events, only
+    the days they fall on are recounted and the touched customers' other days are
+    copied as built (see only_new_web_events). -#}
 {{ config(
     materialized=keyed_incremental(),
     unique_key='customer_id',
@@ -20,6 +22,32 @@
 -- depends_on: {{ ref('base_shop__orders') }}
 
 {%- set full_recompute = customers_need_full_recompute() %}
+{#- the usual next run: only new web events, so only the days they fall on change -#}
+{%- set new_web_only = only_new_web_events(full_recompute) %}
+
+{%- set web_measures = {
+    'sessions': 'cast(case when session_id is not null then 1 else 0 end as bigint)',
+    'page_views': 'cast(page_views as bigint)',
+    'product_views': 'cast(product_views as bigint)',
+    'add_to_carts': 'cast(add_to_carts as bigint)',
+    'checkouts_started': 'cast(checkouts_started as bigint)',
+    'last_visit_at': 'last_visit_at',
+    'last_add_to_cart_at': 'last_add_to_cart_at'} %}
+
+{%- if new_web_only %}
+
+with {{ new_web_days_ctes() }},
+
+-- every event of those days (a literal first day: older row groups are skipped)
+web_events as (
+    select stitched.*
+    from {{ ref('int_events_stitched') }} as stitched
+    inner join new_web_days
+        on stitched.customer_id = new_web_days.customer_id
+        and cast(stitched.known_at as date) = new_web_days.activity_date
+    where stitched.known_at >= {{ first_new_web_day() }}
+),
+{%- else %}
 
 with {{ touched_customers_cte(full_recompute) }},
 
@@ -42,6 +70,7 @@ web_events as (
     select * from {{ ref('int_events_stitched') }}
     where customer_id is not null and {{ only_touched(full_recompute) }}
 ),
+{%- endif %}
 
 {#- Every source below gives rows of (customer_id, activity_date, measure columns), all
     the columns in the same order, zero or null where it has nothing to say; one
@@ -78,6 +107,29 @@ web_sessions as (
 ),
 
 day_rows as (
+    {%- if new_web_only %}
+    -- the touched customers' days as built, the new days without their web activity ...
+    select
+        built.customer_id,
+        built.activity_date,
+        {%- for c in counts + latest %}
+        {%- if c in web_measures %}
+        case when new_web_days.customer_id is null then built.{{ c }}
+            {%- if c in counts %} else 0{% endif %} end as {{ c }}
+        {%- else %}
+        built.{{ c }}
+        {%- endif %}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ this }} as built
+    left join new_web_days
+        on built.customer_id = new_web_days.customer_id
+        and built.activity_date = new_web_days.activity_date
+    where built.customer_id in (select customer_id from touched)
+    union all
+    -- ... and the web activity of the new days, recounted from every event on them
+    select {{ activity_day_row('customer_id', 'activity_date', web_measures) }}
+    from web_sessions
+    {%- else %}
     -- a purchase counts on its order day (completed, or refunded later)
     select
         {{ activity_day_row('customer_id', 'ordered_at', {
@@ -120,15 +172,7 @@ day_rows as (
     from email_events
     where email_event_type in ('unsubscribe', 'spam_complaint', 'bounce')
     union all
-    select
-        {{ activity_day_row('customer_id', 'activity_date', {
-            'sessions': 'cast(case when session_id is not null then 1 else 0 end as bigint)',
-            'page_views': 'cast(page_views as bigint)',
-            'product_views': 'cast(product_views as bigint)',
-            'add_to_carts': 'cast(add_to_carts as bigint)',
-            'checkouts_started': 'cast(checkouts_started as bigint)',
-            'last_visit_at': 'last_visit_at',
-            'last_add_to_cart_at': 'last_add_to_cart_at'}) }}
+    select {{ activity_day_row('customer_id', 'activity_date', web_measures) }}
     from web_sessions
     {%- if is_incremental() %}
     union all
@@ -137,6 +181,7 @@ day_rows as (
     select
         {{ activity_day_row('customer_id', 'null', {}) }}
     from touched
+    {%- endif %}
     {%- endif %}
 ),
 

@@ -1,6 +1,7 @@
 {#- Interest in each product category, one row per customer, UTC day and category:
     product views, add-to-carts and completed orders. Incremental by customer (see the
-    macro incremental_customers). -#}
+    macro incremental_customers); when all that is new is web events, only the days
+    they fall on are recounted (see only_new_web_events). -#}
 {{ config(
     materialized=keyed_incremental(),
     unique_key='customer_id',
@@ -15,6 +16,23 @@
 -- depends_on: {{ ref('base_shop__orders') }}
 
 {%- set full_recompute = customers_need_full_recompute() %}
+{#- the usual next run: only new web events, so only the days they fall on change -#}
+{%- set new_web_only = only_new_web_events(full_recompute) %}
+
+{%- if new_web_only %}
+
+with {{ new_web_days_ctes() }},
+
+-- every event of those days (a literal first day: older row groups are skipped)
+web_events as (
+    select stitched.*
+    from {{ ref('int_events_stitched') }} as stitched
+    inner join new_web_days
+        on stitched.customer_id = new_web_days.customer_id
+        and cast(stitched.known_at as date) = new_web_days.activity_date
+    where stitched.known_at >= {{ first_new_web_day() }} and stitched.category is not null
+),
+{%- else %}
 
 with {{ touched_customers_cte(full_recompute) }},
 
@@ -29,6 +47,7 @@ orders as (
     where category is not null and order_status in ('completed', 'refunded')
         and {{ only_touched(full_recompute) }}
 ),
+{%- endif %}
 
 signals as (
     select
@@ -41,6 +60,22 @@ signals as (
     from web_events
     where event_type in ('product_view', 'add_to_cart')
     union all
+    {%- if new_web_only %}
+    -- the touched customers' rows as built; on the new days only their orders (the
+    -- web signals of those days are recounted above)
+    select
+        built.customer_id,
+        built.activity_date,
+        built.category,
+        case when new_web_days.customer_id is null then built.product_views else 0 end,
+        case when new_web_days.customer_id is null then built.add_to_carts else 0 end,
+        built.orders
+    from {{ this }} as built
+    left join new_web_days
+        on built.customer_id = new_web_days.customer_id
+        and built.activity_date = new_web_days.activity_date
+    where built.customer_id in (select customer_id from touched)
+    {%- else %}
     select
         customer_id,
         cast(ordered_at as date) as activity_date,
@@ -49,6 +84,7 @@ signals as (
         0 as add_to_carts,
         1 as orders
     from orders
+    {%- endif %}
 ),
 
 final as (
@@ -62,7 +98,7 @@ final as (
         {{ dbt.current_timestamp() }} as _built_at
     from signals
     group by customer_id, activity_date, category
-    {%- if is_incremental() %}
+    {%- if is_incremental() and not new_web_only %}
     union all
     -- tombstones (see touched_tombstones): replace the rows of every touched customer
     select customer_id, cast(null as {{ dbt.type_string() }}), 0, 0, 0,

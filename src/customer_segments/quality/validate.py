@@ -43,7 +43,7 @@ def read_frame(session, sql: str, suite: Suite, max_rows: int) -> tuple[pd.DataF
     """The frame a suite validates, and how many rows the whole relation has. Any PII
     column the suite's select let through is dropped: validators never see PII."""
     rows = session.sql(f"select count(*) from ({sql})").fetchall()[0][0]
-    select = f"select {suite.select} from ({sql})"
+    select = f"select {suite.select_list()} from ({sql})"
     if suite.sampled and suite.key is not None and rows > max_rows:
         # the keys whose 64-bit hash falls in the lowest max_rows/rows of the range: one
         # scan, no sort or distinct over the whole table (4 s -> 1 s on 10M events)
