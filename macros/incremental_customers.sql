@@ -9,9 +9,12 @@
       watermark, plus every customer seen with an anonymous id whose stitching changed
       (restitched_anonymous_ids) or with a touched email message (its owner may have
       changed).
-    - A touched customer's rows are replaced (delete+insert on customer_id). A customer
-      left with no rows gets one tombstone row (activity_date null) that replaces the old
-      rows and is then deleted by the post-hook `delete_tombstones`.
+    - A touched customer's rows are replaced: delete+insert on customer_id, or on
+      customer and day for the daily tables. Every touched customer also gets one
+      tombstone row (activity_date null): keyed by customer it replaces the old rows of
+      a customer left with none; for the daily tables the post-hook
+      `delete_replaced_days` deletes the rows older than it (days no longer active).
+      The post-hook then deletes the tombstones.
     - Everything is recomputed (the model is still incremental, every current customer
       gets replaced) when the watermark cannot vouch for the staged tables: the model is
       empty, a base table dropped rows since (a re-landed or removed file, recorded in
@@ -192,7 +195,7 @@ touched as (
     key, a CRM change reclassifying rows), and no stitched event redone but the new
     ones (no anonymous id changed hands). Then an event counts only on its own day
     (known_at), so the touched customers need only those days recounted
-    (new_web_days_ctes); their other days are as built. Decided when the model runs;
+    (new_web_days_cte); their other days are as built. Decided when the model runs;
     dbt's debug log says when. At 100M events the next day read 7.5M stitched events
     of the touched customers' whole history for about 0.7M on the new days. -#}
 {% macro only_new_web_events(full_recompute) -%}
@@ -229,26 +232,42 @@ touched as (
 {%- endmacro %}
 
 
-{#- CTEs `new_web_days` (customer_id, activity_date: the days of the web events
-    stitched since this model's last build) and `touched` (their customers). -#}
-{% macro new_web_days_ctes() -%}
+{#- CTE `new_web_days` (customer_id, activity_date): the days of the web events stitched
+    since this model's last build. -#}
+{% macro new_web_days_cte() -%}
 new_web_days as (
     select distinct customer_id, cast(known_at as date) as activity_date
     from {{ ref('int_events_stitched') }}
     where _built_at > {{ customer_watermark() }} and customer_id is not null
-),
-
-touched as (
-    select distinct customer_id from new_web_days
 )
 {%- endmacro %}
 
 
-{#- The first of the new web days, as a timestamp literal to filter known_at by (row
-    groups of older events are skipped by their min/max). -#}
+{#- The first of the new web days, a date literal: filtering the stitched events'
+    known_at and the built rows' activity_date by it skips the row groups of older
+    days by their min/max (new rows are appended after the old ones). -#}
 {% macro first_new_web_day() -%}
     {%- set stitched = ref('int_events_stitched') -%}
-    {{ query_literal('select cast(min(cast(known_at as date)) as timestamp) from '
-                     ~ stitched ~ ' where _built_at > ' ~ customer_watermark()
+    {{ query_literal('select min(cast(known_at as date)) from ' ~ stitched
+                     ~ ' where _built_at > ' ~ customer_watermark()
                      ~ ' and customer_id is not null', stitched) }}
+{%- endmacro %}
+
+
+{#- Post-hook of the daily models (unique key customer and day): a customer recomputed
+    whole on this run carries a tombstone (date null, see touched_tombstones); its rows
+    older than the tombstone are days it no longer has (the days it has were replaced by
+    the insert). They go, then the tombstones. -#}
+{% macro delete_replaced_days(column='activity_date') -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where {{ column }} is not null
+        and exists (
+            select 1 from {{ this }} as tombstone
+            where tombstone.{{ column }} is null
+                and tombstone.customer_id = {{ this }}.customer_id
+                and tombstone._built_at > {{ this }}._built_at
+        );
+    delete from {{ this }} where {{ column }} is null
+    {%- endif -%}
 {%- endmacro %}

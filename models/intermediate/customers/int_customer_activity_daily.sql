@@ -6,14 +6,13 @@
     Built from the large event tables; every as-of feature reads this instead.
     Incremental by customer: a run recomputes the customers touched since the last one
     (see the macro incremental_customers); when all that is new is web events, only
-    the days they fall on are recounted and the touched customers' other days are
-    copied as built (see only_new_web_events). -#}
+    the days they fall on are recounted (see only_new_web_events). -#}
 {{ config(
     materialized=keyed_incremental(),
-    unique_key='customer_id',
+    unique_key=['customer_id', 'activity_date'],
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    post_hook="{{ delete_tombstones() }}",
+    post_hook="{{ delete_replaced_days() }}",
 ) }}
 
 -- depends_on: {{ ref('base_web__events') }}
@@ -36,7 +35,9 @@
 
 {%- if new_web_only %}
 
-with {{ new_web_days_ctes() }},
+{%- set first_day = first_new_web_day() %}
+
+with {{ new_web_days_cte() }},
 
 -- every event of those days (a literal first day: older row groups are skipped)
 web_events as (
@@ -45,7 +46,7 @@ web_events as (
     inner join new_web_days
         on stitched.customer_id = new_web_days.customer_id
         and cast(stitched.known_at as date) = new_web_days.activity_date
-    where stitched.known_at >= {{ first_new_web_day() }}
+    where stitched.known_at >= cast({{ first_day }} as timestamp)
 ),
 {%- else %}
 
@@ -108,23 +109,22 @@ web_sessions as (
 
 day_rows as (
     {%- if new_web_only %}
-    -- the touched customers' days as built, the new days without their web activity ...
+    -- those days as built (if they were), without their web activity ...
     select
         built.customer_id,
         built.activity_date,
         {%- for c in counts + latest %}
         {%- if c in web_measures %}
-        case when new_web_days.customer_id is null then built.{{ c }}
-            {%- if c in counts %} else 0{% endif %} end as {{ c }}
+        {{ '0' if c in counts else 'cast(null as timestamp)' }} as {{ c }}
         {%- else %}
         built.{{ c }}
         {%- endif %}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ this }} as built
-    left join new_web_days
+    inner join new_web_days
         on built.customer_id = new_web_days.customer_id
         and built.activity_date = new_web_days.activity_date
-    where built.customer_id in (select customer_id from touched)
+    where built.activity_date >= {{ first_day }}
     union all
     -- ... and the web activity of the new days, recounted from every event on them
     select {{ activity_day_row('customer_id', 'activity_date', web_measures) }}

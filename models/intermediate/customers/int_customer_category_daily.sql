@@ -4,10 +4,10 @@
     they fall on are recounted (see only_new_web_events). -#}
 {{ config(
     materialized=keyed_incremental(),
-    unique_key='customer_id',
+    unique_key=['customer_id', 'activity_date', 'category'],
     incremental_strategy='delete+insert',
     on_schema_change='fail',
-    post_hook="{{ delete_tombstones() }}",
+    post_hook="{{ delete_replaced_days() }}",
 ) }}
 
 -- depends_on: {{ ref('base_web__events') }}
@@ -21,7 +21,9 @@
 
 {%- if new_web_only %}
 
-with {{ new_web_days_ctes() }},
+{%- set first_day = first_new_web_day() %}
+
+with {{ new_web_days_cte() }},
 
 -- every event of those days (a literal first day: older row groups are skipped)
 web_events as (
@@ -30,7 +32,8 @@ web_events as (
     inner join new_web_days
         on stitched.customer_id = new_web_days.customer_id
         and cast(stitched.known_at as date) = new_web_days.activity_date
-    where stitched.known_at >= {{ first_new_web_day() }} and stitched.category is not null
+    where stitched.known_at >= cast({{ first_day }} as timestamp)
+        and stitched.category is not null
 ),
 {%- else %}
 
@@ -61,20 +64,20 @@ signals as (
     where event_type in ('product_view', 'add_to_cart')
     union all
     {%- if new_web_only %}
-    -- the touched customers' rows as built; on the new days only their orders (the
-    -- web signals of those days are recounted above)
+    -- those days' rows as built (if they were), their orders only: the web signals
+    -- of those days are recounted above
     select
         built.customer_id,
         built.activity_date,
         built.category,
-        case when new_web_days.customer_id is null then built.product_views else 0 end,
-        case when new_web_days.customer_id is null then built.add_to_carts else 0 end,
+        0 as product_views,
+        0 as add_to_carts,
         built.orders
     from {{ this }} as built
-    left join new_web_days
+    inner join new_web_days
         on built.customer_id = new_web_days.customer_id
         and built.activity_date = new_web_days.activity_date
-    where built.customer_id in (select customer_id from touched)
+    where built.activity_date >= {{ first_day }}
     {%- else %}
     select
         customer_id,
