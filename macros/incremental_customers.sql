@@ -259,7 +259,12 @@ new_web_days as (
     older than the tombstone are days it no longer has (the days it has were replaced by
     the insert). They go, then the tombstones. -#}
 {% macro delete_replaced_days(column='activity_date') -%}
-    {%- if is_incremental() -%}
+    {#- rendered after the insert: without tombstones (a run of new web events only)
+        there is nothing to look for, and the join below would read the whole table -#}
+    {%- set tombstones = run_query('select count(*) from ' ~ this ~ ' where ' ~ column
+                                   ~ ' is null').rows[0][0] if execute and is_incremental()
+                         else 0 -%}
+    {%- if tombstones > 0 -%}
     delete from {{ this }}
     where {{ column }} is not null
         and exists (
@@ -270,4 +275,30 @@ new_web_days as (
         );
     delete from {{ this }} where {{ column }} is null
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- int_customers_unified: true when the CRM landed nothing since the table was built
+    and the deletion list is the one it was built with (column _deletion_list). -#}
+{% macro customers_unchanged_but_new_web_events() -%}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {{ require_columns(this, ['_deletion_list', '_built_at']) }}
+    {%- set deletions = ref('gdpr_deletions') -%}
+    {%- set q -%}
+        select
+            not exists (
+                select 1 from {{ source('crm', 'customers') }}
+                where _landed_at > {{ customer_watermark() }}
+            )
+            and (select count(distinct _deletion_list) from {{ this }}) = 1
+            and (select min(_deletion_list) from {{ this }}) = (
+                select cast(count(*) as {{ dbt.type_string() }}) || ':'
+                    || cast(coalesce(sum({{ key_hash('customer_id') }}), 0)
+                            as {{ dbt.type_string() }})
+                from {{ deletions }}
+            )
+    {%- endset -%}
+    {{ return(run_query(q).rows[0][0]) }}
 {%- endmacro %}
