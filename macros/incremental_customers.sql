@@ -226,7 +226,7 @@ touched as (
     {%- set result = run_query(q).rows[0][0] -%}
     {%- if result -%}
         {%- do log(this.identifier ~ ": only new web events since the last build,"
-                   ~ " recounting the days they fall on", info=false) -%}
+                   ~ " redoing just what they change", info=false) -%}
     {%- endif -%}
     {{ return(result) }}
 {%- endmacro %}
