@@ -243,6 +243,23 @@ new_web_days as (
 {%- endmacro %}
 
 
+{#- CTEs `new_web_days` and `web_events`: every stitched event of those days (a
+    literal first day: older row groups are skipped), with `where` added to its filter.
+    The new-web-events path of the daily tables. -#}
+{% macro new_web_day_events_ctes(first_day, where='true') -%}
+{{ new_web_days_cte() }},
+
+web_events as (
+    select stitched.*
+    from {{ ref('int_events_stitched') }} as stitched
+    inner join new_web_days
+        on stitched.customer_id = new_web_days.customer_id
+        and cast(stitched.known_at as date) = new_web_days.activity_date
+    where stitched.known_at >= cast({{ first_day }} as timestamp) and {{ where }}
+)
+{%- endmacro %}
+
+
 {#- The first of the new web days, a date literal: filtering the stitched events'
     known_at and the built rows' activity_date by it skips the row groups of older
     days by their min/max (new rows are appended after the old ones). -#}

@@ -37,17 +37,8 @@
 
 {%- set first_day = first_new_web_day() %}
 
-with {{ new_web_days_cte() }},
-
--- every event of those days (a literal first day: older row groups are skipped)
-web_events as (
-    select stitched.*
-    from {{ ref('int_events_stitched') }} as stitched
-    inner join new_web_days
-        on stitched.customer_id = new_web_days.customer_id
-        and cast(stitched.known_at as date) = new_web_days.activity_date
-    where stitched.known_at >= cast({{ first_day }} as timestamp)
-),
+-- the new days and every event on them
+with {{ new_web_day_events_ctes(first_day) }},
 {%- else %}
 
 with {{ touched_customers_cte(full_recompute) }},
