@@ -73,10 +73,17 @@ def model(dbt, session):
             (select count(*) from ({sql['user_segments']}) where is_exportable)
                 as exportable_rows"""
 
+    # the staged feeds: only the rows staged since the newest whole build that passed
+    # (it validated the earlier ones); the build log is beside this model's table
+    build_log = f"{str(dbt.this).rsplit('.', 1)[0]}.dbt_invocations"
+    since = validate.newest_passing_whole_build(session, build_log)
     max_rows = int(settings["quality_gx_max_rows"])
-    frames = {}
+    frames, validated_since = {}, {}
     for suite in suites.all_suites(suite_settings):
-        frame, total = validate.read_frame(session, sql[suite.name], suite, max_rows)
+        frame, total = validate.read_frame(session, sql[suite.name], suite, max_rows,
+                                           since=since)
         frames[suite.name] = (frame, total, len(frame) < total)
+        if since is not None and suite.changed:
+            validated_since[suite.name] = since
     return validate.validate(frames, suites.all_suites(suite_settings),
-                             docs_dir=data_docs_dir())
+                             docs_dir=data_docs_dir(), validated_since=validated_since)

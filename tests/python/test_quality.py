@@ -62,6 +62,41 @@ def test_a_large_relation_is_validated_on_a_key_sample_with_whole_keys():
     assert len(whole) == 100_000
 
 
+def test_a_staged_feed_is_validated_on_the_rows_staged_since_the_last_passing_build():
+    con = duckdb.connect()
+    con.execute("create schema q")
+    con.execute("create table q.dbt_invocations as select * from (values "
+                "(true, 'success', timestamp '2024-01-02 00:00:00'), "
+                "(true, 'error', timestamp '2024-01-03 00:00:00'), "
+                "(false, 'success', timestamp '2024-01-04 00:00:00')) "
+                "as t(is_whole_build, invocation_status, finished_at)")
+    since = validate.newest_passing_whole_build(con, "q.dbt_invocations")
+    assert since == "2024-01-02 00:00:00"  # not the failed one, not the partial one
+    assert validate.newest_passing_whole_build(con, "q.missing") is None
+    con.execute("create table t as select 'e' || i as event_id, "
+                "case when i = 3 then 'bogus' else 'view' end as event_type, "
+                "timestamp '2024-01-01' as event_at, "
+                "timestamp '2024-01-01' + i * interval 12 hour as _staged_at "
+                "from range(6) r(i)")  # staged 01-01 00:00 .. 01-03 12:00
+    suite = next(s for s in suites.staged_suites() if s.name == "stg_web__events")
+    frame, total = validate.read_frame(con, "select * from t", suite, 100, since=since)
+    # staged at or after the newest passing whole build: e2 (exactly then) .. e5
+    assert sorted(frame.event_id) == ["e2", "e3", "e4", "e5"] and total == 4
+    out = validate.validate({suite.name: (frame, total, False)}, [suite],
+                            validated_since={suite.name: since})
+    assert (out.validated_since == pd.Timestamp(since)).all()
+    assert set(out[~out.success].column_name) == {"event_type"}  # e3, staged since
+    # nothing staged since: an empty frame, every check holds, nothing is sampled
+    later = "2024-02-01 00:00:00"
+    empty, none = validate.read_frame(con, "select * from t", suite, 100, since=later)
+    assert none == 0 and empty.empty
+    out = validate.validate({suite.name: (empty, none, False)}, [suite])
+    assert out.success.all() and out.validated_since.isna().all()
+    # a suite without a changed column reads everything whatever the time
+    whole = suites.Suite("t", checks=(), key="event_id")
+    assert validate.read_frame(con, "select * from t", whole, 100, since=later)[1] == 6
+
+
 def test_a_suite_reads_only_the_columns_its_checks_name():
     con = duckdb.connect()
     con.execute("create table t as select 'e1' as event_id, 'view' as event_type, "

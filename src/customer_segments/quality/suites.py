@@ -43,6 +43,10 @@ class Suite:
     select: str = "*"  # the columns read (PII replaced by facts about it)
     description: str = ""
     sampled: bool = True  # facts frames are one row per source: never sampled
+    # a column that says when a row last changed (_staged_at): given the time the newest
+    # passing whole build finished, only the rows changed since are validated (the
+    # earlier ones were validated by that build or an earlier one)
+    changed: str | None = None
 
     def select_list(self) -> str:
         """The select list read from the relation: `select` as given, or, when it is
@@ -111,7 +115,8 @@ def regex_match_sql(column: str, pattern: str, dialect: str = "duckdb") -> str:
 
 def staged_suites(dialect: str = "duckdb") -> list[Suite]:
     return [
-        Suite("stg_shop__orders", key="order_id", description="Clean orders", checks=(
+        Suite("stg_shop__orders", key="order_id", changed="_staged_at",
+              description="Clean orders", checks=(
             *_not_null("order_id", "customer_id", "order_status", "ordered_at", "revenue"),
             _unique("order_id"),
             _in_set("order_status", contract.ORDER_STATUSES),
@@ -119,12 +124,13 @@ def staged_suites(dialect: str = "duckdb") -> list[Suite]:
             Check("ExpectColumnValuesToMatchRegex",
                   {"column": "currency_code", "regex": r"^[A-Z]{3}$"}, WARNING),
         )),
-        Suite("stg_web__events", key="event_id", description="Clean web/app events", checks=(
+        Suite("stg_web__events", key="event_id", changed="_staged_at",
+              description="Clean web/app events", checks=(
             *_not_null("event_id", "event_type", "event_at"),
             _unique("event_id"),
             _in_set("event_type", contract.EVENT_TYPES),
         )),
-        Suite("stg_esp__email_events", key="email_event_id",
+        Suite("stg_esp__email_events", key="email_event_id", changed="_staged_at",
               description="Clean email events", checks=(
                   *_not_null("email_event_id", "customer_id", "email_event_type", "event_at"),
                   _unique("email_event_id"),
