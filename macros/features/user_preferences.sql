@@ -5,13 +5,35 @@
     best_send_hour/_weekday  the UTC hour and weekday (0 = Sunday) of the customer's own
                         first opens and clicks (a click counts twice), when they have at
                         least preference_min_interactions; else the whole base's
-                        (send_time_source says which) -#}
-{% macro user_preferences_as_of(as_of, customers=none) -%}
+                        (send_time_source says which)
+    built=true (user_preferences at the latest day, the default): the favourite and the
+    send slots come from int_customer_favourite_category and int_customer_send_slots,
+    kept up to date by customer, instead of from every daily category row and every
+    message (the same numbers for an as-of date on or after all activity; the
+    favourite's score is scaled from its own date to the as-of date). -#}
+{% macro user_preferences_as_of(as_of, customers=none, built=false) -%}
 {%- set cw = var('category_weights') -%}
 with customers as (
     select customer_id from {{ feature_input('int_customers_unified', customers) }}
     where first_seen_date <= {{ as_of }}
 ),
+{%- if built %}
+
+favourite as (
+    select
+        customer_id,
+        favourite_category,
+        category_score * {{ decay_weight(days_between('score_date', as_of),
+                                         var('category_half_life_days')) }}
+            as category_score
+    from {{ feature_input('int_customer_favourite_category', customers) }}
+),
+
+by_slot as (
+    select customer_id, send_hour, send_weekday, score, interactions
+    from {{ feature_input('int_customer_send_slots', customers) }}
+),
+{%- else %}
 
 categories as (
     select * from {{ feature_input('int_customer_category_daily', customers) }}
@@ -64,13 +86,14 @@ interactions as (
 by_slot as (
     select
         customer_id,
-        extract(hour from interacted_at) as send_hour,
-        {{ day_of_week('interacted_at') }} as send_weekday,
+        cast(extract(hour from interacted_at) as integer) as send_hour,
+        cast({{ day_of_week('interacted_at') }} as integer) as send_weekday,
         sum(weight) as score,
         count(*) as interactions
     from interactions
     group by 1, 2, 3
 ),
+{%- endif %}
 
 by_hour as (
     select customer_id, send_hour, sum(score) as score

@@ -145,6 +145,35 @@ def test_features_as_of_a_past_date_ignore_everything_after_it(generated, tmp_pa
     pd.testing.assert_frame_equal(before, after)
 
 
+def test_preferences_kept_by_customer_equal_them_computed_from_every_row(
+        generated, tmp_path):
+    """At the latest day user_preferences reads the tables kept up to date by customer
+    (int_customer_favourite_category, int_customer_send_slots); as of a fixed date it
+    computes from every daily category row and message. As of the latest day the two
+    must agree, row for row."""
+    compiled = (generated.root / "target" / "compiled" / "customer_segments" / "models"
+                / "marts" / "customers" / "user_preferences.sql").read_text()
+    compiled = "\n".join(line for line in compiled.splitlines()
+                         if not line.startswith("-- depends_on"))
+    assert "int_customer_send_slots" in compiled and "int_email_messages" not in compiled
+    db = tmp_path / "w.duckdb"
+    shutil.copy(generated.db, db)
+    query = "select * from marts.user_preferences order by customer_id"
+    con = duckdb.connect(str(db), read_only=True)
+    kept = con.execute(query).df()
+    latest = con.execute("select max(activity_date) from "
+                         "intermediate.int_customer_activity_daily").fetchone()[0]
+    con.close()
+    run_dbt(db, tmp_path, "run", "--select", "user_preferences",
+            "--vars", f"{{as_of: '{latest.isoformat()}'}}")
+    con = duckdb.connect(str(db), read_only=True)
+    computed = con.execute(query).df()
+    con.close()
+    assert kept.favourite_category.notna().sum() > 100
+    assert (kept.send_time_source == "own").sum() > 100
+    pd.testing.assert_frame_equal(kept, computed, check_exact=False, rtol=1e-9)
+
+
 def test_the_as_of_date_is_written_into_the_marts_as_a_literal(generated):
     """With no var as_of, "now" is the newest activity day, looked up when each mart runs
     and written into its SQL as a literal (query_literal). The scalar subquery it
