@@ -12,7 +12,6 @@
     message (the same numbers for an as-of date on or after all activity; the
     favourite's score is scaled from its own date to the as-of date). -#}
 {% macro user_preferences_as_of(as_of, customers=none, built=false) -%}
-{%- set cw = var('category_weights') -%}
 with customers as (
     select customer_id from {{ feature_input('int_customers_unified', customers) }}
     where first_seen_date <= {{ as_of }}
@@ -44,55 +43,9 @@ messages as {{ inline_cte() }} (
     select * from {{ feature_input('int_email_messages', customers) }}
 ),
 
-category_scores as (
-    select
-        customer_id,
-        category,
-        sum(
-            ({{ cw['view'] }} * product_views + {{ cw['cart'] }} * add_to_carts
-             + {{ cw['order'] }} * orders)
-            * {{ decay_weight(days_between('activity_date', as_of),
-                              var('category_half_life_days')) }}
-        ) as category_score
-    from categories
-    group by customer_id, category
-),
+{{ favourite_category_ctes('categories', as_of) }},
 
-favourite as (
-    select customer_id, category as favourite_category, category_score
-    from (
-        select
-            *,
-            row_number() over (
-                partition by customer_id order by category_score desc, category
-            ) as category_rank
-        from category_scores
-    ) as ranked
-    where category_rank = 1
-),
-
-interactions as (
-    select customer_id, first_opened_at as interacted_at, 1 as weight
-    from messages
-    where first_opened_at < {{ as_of_end(as_of) }}
-    union all
-    select customer_id, first_clicked_at as interacted_at, 2 as weight
-    from messages
-    where first_clicked_at < {{ as_of_end(as_of) }}
-),
-
--- one pass over the interactions: per customer, UTC hour and weekday; the hour, weekday
--- and count below read this small table instead of the interactions three times
-by_slot as (
-    select
-        customer_id,
-        cast(extract(hour from interacted_at) as integer) as send_hour,
-        cast({{ day_of_week('interacted_at') }} as integer) as send_weekday,
-        sum(weight) as score,
-        count(*) as interactions
-    from interactions
-    group by 1, 2, 3
-),
+{{ send_slot_ctes('messages', as_of_end(as_of)) }},
 {%- endif %}
 
 by_hour as (
@@ -203,4 +156,80 @@ select * from final
 
 {% macro spark__day_of_week(ts) -%}
     (dayofweek({{ ts }}) - 1)
+{%- endmacro %}
+
+
+{#- CTEs `interactions` and `by_slot`: the first opens (weight 1) and first clicks
+    (weight 2) of the messages in CTE `messages`, before `before` (a timestamp; none:
+    all), and per customer, UTC hour and weekday their score and count. Used by
+    user_preferences_as_of and int_customer_send_slots. -#}
+{% macro send_slot_ctes(messages, before=none) -%}
+{%- set bound = ('< ' ~ before) if before is not none else 'is not null' -%}
+interactions as (
+    select customer_id, first_opened_at as interacted_at, 1 as weight
+    from {{ messages }}
+    where first_opened_at {{ bound }}
+    union all
+    select customer_id, first_clicked_at as interacted_at, 2 as weight
+    from {{ messages }}
+    where first_clicked_at {{ bound }}
+),
+
+-- one pass over the interactions: per customer, UTC hour and weekday; the best hour,
+-- weekday and count read this small table instead of the interactions three times
+by_slot as (
+    select
+        customer_id,
+        cast(extract(hour from interacted_at) as integer) as send_hour,
+        cast({{ day_of_week('interacted_at') }} as integer) as send_weekday,
+        sum(weight) as score,
+        count(*) as interactions
+    from interactions
+    group by 1, 2, 3
+)
+{%- endmacro %}
+
+
+{#- CTEs `category_scores` and `favourite`: per customer and category of the daily rows
+    in CTE `categories`, views, add-to-carts and orders weighted by category_weights and
+    halved every category_half_life_days before `score_on` (an as-of date, or a column
+    of `categories`, grouped by with `keep`); the highest score per customer, ties by
+    name. Used by user_preferences_as_of and int_customer_favourite_category. -#}
+{% macro favourite_category_ctes(categories, score_on, keep=[]) -%}
+{%- set cw = var('category_weights') -%}
+category_scores as (
+    select
+        customer_id,
+        category,
+        {%- for c in keep %}
+        {{ c }},
+        {%- endfor %}
+        sum(
+            ({{ cw['view'] }} * product_views + {{ cw['cart'] }} * add_to_carts
+             + {{ cw['order'] }} * orders)
+            * {{ decay_weight(days_between('activity_date', score_on),
+                              var('category_half_life_days')) }}
+        ) as category_score
+    from {{ categories }}
+    group by customer_id, category{% for c in keep %}, {{ c }}{% endfor %}
+),
+
+favourite as (
+    select
+        customer_id,
+        category as favourite_category,
+        {%- for c in keep %}
+        {{ c }},
+        {%- endfor %}
+        category_score
+    from (
+        select
+            *,
+            row_number() over (
+                partition by customer_id order by category_score desc, category
+            ) as category_rank
+        from category_scores
+    ) as ranked
+    where category_rank = 1
+)
 {%- endmacro %}

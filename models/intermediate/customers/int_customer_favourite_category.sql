@@ -28,7 +28,6 @@
 -- depends_on: {{ ref('base_esp__email_events') }}
 -- depends_on: {{ ref('base_shop__orders') }}
 
-{%- set cw = var('category_weights') %}
 {%- set full_recompute = customers_need_full_recompute() %}
 {%- set new_web_only = only_new_web_events(full_recompute) %}
 
@@ -46,47 +45,22 @@ touched as (
 
 categories as (
     select
-        customer_id,
-        category,
-        activity_date,
-        {{ cw['view'] }} * product_views + {{ cw['cart'] }} * add_to_carts
-            + {{ cw['order'] }} * orders as interest,
+        *,
         max(activity_date) over (partition by customer_id) as score_date
     from {{ ref('int_customer_category_daily') }}
     where {{ only_touched(full_recompute) }}
 ),
 
-category_scores as (
-    select
-        customer_id,
-        category,
-        score_date,
-        sum(
-            interest * {{ decay_weight(days_between('activity_date', 'score_date'),
-                                       var('category_half_life_days')) }}
-        ) as category_score
-    from categories
-    group by customer_id, category, score_date
-),
-
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by customer_id order by category_score desc, category
-        ) as category_rank
-    from category_scores
-),
+{{ favourite_category_ctes('categories', 'score_date', keep=['score_date']) }},
 
 final as (
     select
         customer_id,
-        category as favourite_category,
+        favourite_category,
         category_score,
         score_date,
         {{ dbt.current_timestamp() }} as _built_at
-    from ranked
-    where category_rank = 1
+    from favourite
     {%- if not new_web_only %}
     {{ touched_tombstones([['favourite_category', dbt.type_string()],
                            ['category_score', 'double'], ['score_date', 'date'],

@@ -38,26 +38,17 @@ messages as (
     {%- endif %}
 ),
 
-interactions as (
-    select customer_id, first_opened_at as interacted_at, 1 as weight
-    from messages
-    where first_opened_at is not null
-    union all
-    select customer_id, first_clicked_at as interacted_at, 2 as weight
-    from messages
-    where first_clicked_at is not null
-),
+{{ send_slot_ctes('messages') }},
 
 final as (
     select
         customer_id,
-        cast(extract(hour from interacted_at) as integer) as send_hour,
-        cast({{ day_of_week('interacted_at') }} as integer) as send_weekday,
-        sum(weight) as score,
-        count(*) as interactions,
+        send_hour,
+        send_weekday,
+        score,
+        interactions,
         {{ dbt.current_timestamp() }} as _built_at
-    from interactions
-    group by 1, 2, 3
+    from by_slot
     {%- if not new_web_only %}
     {{ touched_tombstones([['send_hour', 'integer'], ['send_weekday', 'integer'],
                            ['score', 'bigint'], ['interactions', 'bigint'],
