@@ -87,7 +87,7 @@ def test_export_hash_changes_exactly_when_an_exported_field_changes(segments):
     assert key.nunique() > 100
 
 
-def test_history_and_events_across_two_builds(generated, tmp_path):
+def test_history_and_events_across_builds_and_a_backfill(generated, tmp_path):
     import shutil
 
     from .conftest import run_dbt
@@ -132,6 +132,28 @@ def test_history_and_events_across_two_builds(generated, tmp_path):
     pd.testing.assert_frame_equal(
         events.sort_values(list(events.columns)).reset_index(drop=True),
         again.sort_values(list(again.columns)).reset_index(drop=True))
+
+    # A backfill between the two dates: the incremental build rewrites the events from
+    # the backfilled date on (the last date now compares with it), and leaves the
+    # dates before it alone (a marker row there survives); then it equals a full refresh.
+    middle = (pd.Timestamp(last) - pd.Timedelta(days=7)).date().isoformat()
+    con = duckdb.connect(str(db))
+    con.execute("insert into activation.user_segment_events values "
+                f"('MARKER', 'lifecycle', 'marker', 'entered', null, date '{first}')")
+    con.close()
+    run_dbt(db, tmp_path, *args, "--vars", f"{{as_of: '{middle}', {vars_small}}}")
+    backfilled = read("select * from activation.user_segment_events")
+    assert (backfilled.customer_id == "MARKER").sum() == 1
+    assert sorted(backfilled.event_date.astype(str).unique()) == [first, middle, str(last)]
+    compared = backfilled[backfilled.event_date.astype(str) == str(last)]
+    assert set(compared.previous_as_of_date.dropna().astype(str)) == {middle}
+    run_dbt(db, tmp_path, "build", "--select", "user_segment_events", "--full-refresh",
+            "--exclude", "test_type:unit")
+    refreshed = read("select * from activation.user_segment_events")
+    kept = backfilled[backfilled.customer_id != "MARKER"]
+    pd.testing.assert_frame_equal(
+        kept.sort_values(list(kept.columns)).reset_index(drop=True),
+        refreshed.sort_values(list(refreshed.columns)).reset_index(drop=True))
 
 
 def test_analyses_compile_and_run(generated, tmp_path):
