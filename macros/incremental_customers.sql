@@ -210,9 +210,7 @@ touched as (
             and not exists (
                 select 1 from {{ ref('base_esp__email_events') }}
                 where _staged_at > {{ since }})
-            and not exists (
-                select 1 from {{ ref('base_web__events') }}
-                where _staged_at > {{ since }} and _landed_at <= {{ since }})
+            and {{ only_new_web_rows_since(since) }}
             and not exists (
                 select 1 from {{ ref('int_events_stitched') }} as stitched
                 where stitched._built_at > {{ since }}
@@ -318,4 +316,34 @@ web_events as (
             )
     {%- endset -%}
     {{ return(run_query(q).rows[0][0]) }}
+{%- endmacro %}
+
+
+{#- A condition: every web row staged since `since` is a new row landed since, and no
+    base_web__events run since reclassified rows landed before (restaging_log): what
+    was built by then still holds, and the rows staged since only add to it. -#}
+{% macro only_new_web_rows_since(since) -%}
+    not exists (
+        select 1 from {{ ref('base_web__events') }}
+        where _staged_at > {{ since }} and _landed_at <= {{ since }})
+    and not exists (
+        select 1 from {{ restaging_log() }}
+        where model_name = 'base_web__events' and restaged_at > {{ since }})
+{%- endmacro %}
+
+
+{#- True when all that was staged since this model's last build is new web rows
+    (only_new_web_rows_since) and no base row was deleted since: then a model keyed by
+    anonymous id can merge the new rows into its rows. Decided when the model runs. -#}
+{% macro appended_web_rows_only(full_recompute) -%}
+    {%- if not execute or not is_incremental() or full_recompute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set result = run_query(
+        'select ' ~ only_new_web_rows_since(customer_watermark())).rows[0][0] -%}
+    {%- if result -%}
+        {%- do log(this.identifier ~ ": only new web events since the last build,"
+                   ~ " merging them into what was built", info=false) -%}
+    {%- endif -%}
+    {{ return(result) }}
 {%- endmacro %}

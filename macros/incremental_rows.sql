@@ -42,6 +42,10 @@
 {%- if new_keys_only %}
 {%- do log(this.identifier ~ ': only the rows landed since ' ~ landed_after
     ~ ' (none of their keys landed before, no file changed, CRM unchanged)') %}
+{%- else %}
+{%- do log_restaging() %}
+{%- endif %}
+{%- if new_keys_only %}
 
 source as (
     select * from {{ all_rows }}
@@ -135,13 +139,35 @@ source as {{ inline_cte() }} (
 {%- endmacro %}
 
 
+{#- The log of incremental base runs that reclassified rows landed before (any run not
+    taking only new keys: duplicates or versions of earlier keys, a re-landed file, a
+    CRM change). Such a run can change what earlier rows said even when every row it
+    staged landed since (a file re-landed with other content replaces its rows in
+    place), so the models that merge new rows into what they built
+    (only_new_web_rows_since) take their full path after one. Written when the model's
+    SQL is rendered for a run: a run that then fails leaves an entry, which only costs
+    the next run its shortcut. -#}
+{% macro restaging_log() -%}
+    {{ generate_schema_name('staging', none) }}._restaging_runs
+{%- endmacro %}
+
+{% macro log_restaging() -%}
+    {%- if execute and is_incremental() and flags.WHICH in ('run', 'build') -%}
+    {%- do run_query("insert into " ~ restaging_log() ~ " values ('" ~ this.identifier
+        ~ "', " ~ dbt.current_timestamp() ~ ")") -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
 {#- One statement per call (Spark runs one at a time). -#}
 {% macro stale_row_log_start() -%}
     {%- if execute -%}
+    {%- set ts = 'timestamp' if target.type == 'spark' else 'timestamp with time zone' -%}
     {%- do run_query("create schema if not exists " ~ generate_schema_name('staging', none)) -%}
     {%- do run_query("create table if not exists " ~ stale_row_log() ~ " (model_name "
-        ~ dbt.type_string() ~ ", deleted_rows bigint, deleted_at "
-        ~ ('timestamp' if target.type == 'spark' else 'timestamp with time zone') ~ ")") -%}
+        ~ dbt.type_string() ~ ", deleted_rows bigint, deleted_at " ~ ts ~ ")") -%}
+    {%- do run_query("create table if not exists " ~ restaging_log() ~ " (model_name "
+        ~ dbt.type_string() ~ ", restaged_at " ~ ts ~ ")") -%}
     {%- endif -%}
     select 1
 {%- endmacro %}

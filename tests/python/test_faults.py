@@ -190,6 +190,19 @@ def _build_times(db) -> dict[str, int]:
         con.close()
 
 
+def _build_time_rows(db) -> dict[str, tuple[int, int, int]]:
+    """Rows of each by-customer model built by its first build, by its newest, in all."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {m: con.execute(f"""
+            select count_if(_built_at = (select min(_built_at) from intermediate.{m})),
+                count_if(_built_at = (select max(_built_at) from intermediate.{m})),
+                count(*)
+            from intermediate.{m}""").fetchone() for m in BY_CUSTOMER}
+    finally:
+        con.close()
+
+
 def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
         generated, tmp_path):
     """New files with duplicates, conflicts, newer versions and unknown customers, web
@@ -230,20 +243,89 @@ def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
             select message_id from intermediate.int_email_messages
             where customer_id != ? order by message_id limit 2)
         limit 2""", [customer]).df()
+    # anonymous ids of one customer each (not the two above): one raw event of each,
+    # with the id's first identification as text
+    ids = con.execute("""
+        select stitched.anonymous_id, stitched.customer_id,
+            cast(stitched.first_identified_at as varchar) || '+00' as first_at,
+            min(raw.event_id) as event_id
+        from intermediate.int_anonymous_ids_stitched as stitched
+        inner join raw.events as raw on raw.anonymous_id = stitched.anonymous_id
+        where stitched.customer_count = 1 and stitched.customer_id != ?
+            and stitched.anonymous_id not in (select anonymous_id from raw.events
+                                               where event_id in (select unnest(?)))
+        group by all order by 1 limit 4""", [customer, list(anon.event_id)]).df()
+    raw_of = con.execute("select * exclude (_source_file, _source_row, _extra_fields, "
+                         "_landed_at) from raw.events where event_id in (select unnest(?))",
+                         [list(ids.event_id)]).df().set_index("event_id")
     con.close()
+    assert len(ids) == 4
+
+    def event_of(i, suffix, **changes):
+        row = raw_of.loc[ids.event_id[i]].to_dict()
+        row.update(event_id=ids.event_id[i] + suffix, event_type="page_view", **changes)
+        return row
+
     # step 0, the usual next run: new events only. The base models take just the rows
     # landed since (no earlier row has their keys), the daily activity recounts just
-    # the days of the new events, and all equal a full refresh.
-    events.iloc[0:10].assign(event_id=lambda d: d.event_id + "-fresh", customer_id=customer,
-                             anonymous_id=None).to_parquet(
-        landing / "events" / "step0.parquet", index=False)
+    # the days of the new events, the stitching merges the new identified events into
+    # what it built (an id seen again with its customer, a new id), and all equal a
+    # full refresh.
+    fresh = events.iloc[0:10].assign(event_id=lambda d: d.event_id + "-fresh",
+                                     customer_id=customer, anonymous_id=None)
+    seen_again = pd.DataFrame([
+        event_of(0, "-again", customer_id=ids.customer_id[0],
+                 event_at="2026-11-01T00:00:00Z"),
+        event_of(0, "-newid", anonymous_id="ANON-NEW", customer_id=customer),
+        event_of(0, "-newid2", anonymous_id="ANON-NEW", customer_id=customer,
+                 event_at="2019-06-01T00:00:00Z")])
+    pd.concat([fresh, seen_again]).to_parquet(landing / "events" / "step0.parquet",
+                                              index=False)
     land(landing, db)
     assert _models_reading_only_new_rows(db, tmp_path) == {
         "base_web__events", "base_esp__email_events", "base_shop__orders",
-        "int_customer_activity_daily", "int_customer_category_daily",
-        "int_customers_unified", "int_customer_favourite_category",
-        "int_customer_send_slots"}
+        "int_anonymous_ids_stitched", "int_customer_activity_daily",
+        "int_customer_category_daily", "int_customers_unified",
+        "int_customer_favourite_category", "int_customer_send_slots"}
     assert _same_as_full_refresh(db, tmp_path / "r0")
+    # step 0b, new rows only again, which move ids: one seen earlier with someone else
+    # (it changes hands), one later with someone else (a shared device now), one at the
+    # very time of its first identification (recomputed from all its rows). The
+    # stitching still merges; the daily tables redo the customers of the moved events.
+    pd.DataFrame([
+        event_of(1, "-earlier", customer_id=customer, event_at="2019-01-01T00:00:00Z"),
+        event_of(2, "-later", customer_id=customer, event_at="2026-11-01T00:00:00Z"),
+        event_of(3, "-tie", customer_id=customer, event_at=ids.first_at[3])]).to_parquet(
+        landing / "events" / "step0b.parquet", index=False)
+    land(landing, db)
+    assert _models_reading_only_new_rows(db, tmp_path) == {
+        "base_web__events", "base_esp__email_events", "base_shop__orders",
+        "int_anonymous_ids_stitched"}
+    assert _same_as_full_refresh(db, tmp_path / "r0b")
+    con = duckdb.connect(str(db), read_only=True)
+    stitched = con.execute("select anonymous_id, customer_id, customer_count "
+                           "from intermediate.int_anonymous_ids_stitched "
+                           "where anonymous_id in (select unnest(?))",
+                           [[*ids.anonymous_id, "ANON-NEW"]]).df().set_index("anonymous_id")
+    con.close()
+    assert stitched.loc["ANON-NEW"].tolist() == [customer, 1]
+    assert stitched.loc[ids.anonymous_id[0]].tolist() == [ids.customer_id[0], 1]
+    assert stitched.loc[ids.anonymous_id[1]].tolist() == [customer, 2]
+    assert stitched.loc[ids.anonymous_id[2]].tolist() == [ids.customer_id[2], 2]
+    assert stitched.loc[ids.anonymous_id[3], "customer_count"] == 2
+    # step 0c: step0b.parquet re-landed with another customer on one row (same rows,
+    # so nothing is deleted): every row it staged landed since, but they replace rows
+    # built before, so nothing merges (restaging_log) and all equal a full refresh
+    pd.DataFrame([
+        event_of(1, "-earlier", customer_id=ids.customer_id[2],
+                 event_at="2019-01-01T00:00:00Z"),
+        event_of(2, "-later", customer_id=customer, event_at="2026-11-01T00:00:00Z"),
+        event_of(3, "-tie", customer_id=customer, event_at=ids.first_at[3])]).to_parquet(
+        landing / "events" / "step0b.parquet", index=False)
+    land(landing, db)
+    assert _models_reading_only_new_rows(db, tmp_path) == {
+        "base_esp__email_events", "base_shop__orders"}
+    assert _same_as_full_refresh(db, tmp_path / "r0c")
     # step 1: exact duplicates, conflicts, new events, an unknown customer, new versions
     dupes = events.head(20)
     conflicts = events.iloc[20:30].assign(event_type="search", category="toys")
@@ -267,7 +349,10 @@ def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
     # events and orders have keys landed before (duplicates, versions): searched in raw
     assert _models_reading_only_new_rows(db, tmp_path) == {"base_esp__email_events"}
     assert _same_as_full_refresh(db, tmp_path / "r1")
-    assert all(n == 2 for n in _build_times(db).values()), _build_times(db)
+    # recomputed only the touched customers: the rows of the first build are still
+    # there beside those of this run
+    assert all(first > 0 and 0 < last < total
+               for first, last, total in _build_time_rows(db).values()), _build_time_rows(db)
     # the stitched events redone: the new ones and those of the two ids that moved, not
     # every event of every anonymous id with a new row
     con = duckdb.connect(str(db), read_only=True)
