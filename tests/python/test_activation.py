@@ -111,7 +111,8 @@ def test_history_and_events_across_builds_and_a_backfill(generated, tmp_path):
             c.close()
 
     history = read("select * from activation.user_segment_history")
-    events = read("select * from activation.user_segment_events")
+    # _built_at: when the build that wrote a row ran (differs between equal builds)
+    events = read("select * exclude (_built_at) from activation.user_segment_events")
     assert sorted(history.as_of_date.astype(str).unique()) == [first, str(last)]
     wide = history.pivot(index="customer_id", columns="as_of_date", values="lifecycle_stage")
     wide.columns = ["before", "after"]
@@ -128,7 +129,7 @@ def test_history_and_events_across_builds_and_a_backfill(generated, tmp_path):
     assert not second.customer_id.isin(stayed).any()
     # rebuilding the same as-of date changes nothing
     run_dbt(db, tmp_path, *args, "--vars", f"{{{vars_small}}}")
-    again = read("select * from activation.user_segment_events")
+    again = read("select * exclude (_built_at) from activation.user_segment_events")
     pd.testing.assert_frame_equal(
         events.sort_values(list(events.columns)).reset_index(drop=True),
         again.sort_values(list(again.columns)).reset_index(drop=True))
@@ -139,17 +140,17 @@ def test_history_and_events_across_builds_and_a_backfill(generated, tmp_path):
     middle = (pd.Timestamp(last) - pd.Timedelta(days=7)).date().isoformat()
     con = duckdb.connect(str(db))
     con.execute("insert into activation.user_segment_events values "
-                f"('MARKER', 'lifecycle', 'marker', 'entered', null, date '{first}')")
+                f"('MARKER', 'lifecycle', 'marker', 'entered', null, date '{first}', now())")
     con.close()
     run_dbt(db, tmp_path, *args, "--vars", f"{{as_of: '{middle}', {vars_small}}}")
-    backfilled = read("select * from activation.user_segment_events")
+    backfilled = read("select * exclude (_built_at) from activation.user_segment_events")
     assert (backfilled.customer_id == "MARKER").sum() == 1
     assert sorted(backfilled.event_date.astype(str).unique()) == [first, middle, str(last)]
     compared = backfilled[backfilled.event_date.astype(str) == str(last)]
     assert set(compared.previous_as_of_date.dropna().astype(str)) == {middle}
     run_dbt(db, tmp_path, "build", "--select", "user_segment_events", "--full-refresh",
             "--exclude", "test_type:unit")
-    refreshed = read("select * from activation.user_segment_events")
+    refreshed = read("select * exclude (_built_at) from activation.user_segment_events")
     kept = backfilled[backfilled.customer_id != "MARKER"]
     pd.testing.assert_frame_equal(
         kept.sort_values(list(kept.columns)).reset_index(drop=True),

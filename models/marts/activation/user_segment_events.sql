@@ -1,7 +1,7 @@
 {{ config(
     materialized=keyed_incremental(),
     incremental_strategy='append',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
     pre_hook="{% if is_incremental() %}delete from {{ this }}
               where event_date >= {{ segment_events_since() }}{% endif %}"
 ) }}
@@ -105,4 +105,4 @@ final as (
     {%- endfor %}
 )
 
-select * from final
+select *, {{ dbt.current_timestamp() }} as _built_at from final

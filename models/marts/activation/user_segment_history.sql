@@ -21,7 +21,8 @@ final as (
         is_bargain_hunter,
         is_high_value,
         is_new_subscriber,
-        as_of_date
+        as_of_date,
+        {{ dbt.current_timestamp() }} as _built_at
     from segments
 )
 
