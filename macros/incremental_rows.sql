@@ -42,16 +42,13 @@
 {%- if new_keys_only %}
 {%- do log(this.identifier ~ ': only the rows landed since ' ~ landed_after
     ~ ' (none of their keys landed before, no file changed, CRM unchanged)') %}
-{%- else %}
-{%- do log_restaging() %}
-{%- endif %}
-{%- if new_keys_only %}
 
 source as (
     select * from {{ all_rows }}
     where _landed_at > {{ landed_after }}
 )
 {%- else %}
+{%- do log_restaging() %}
 
 crm_rows as (
     select

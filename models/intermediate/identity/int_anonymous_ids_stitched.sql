@@ -47,49 +47,59 @@ new_first as (
     from new_identified
 ),
 
+-- each id's first new identification beside its built row (if it has one)
+compared as (
+    select
+        new_first.anonymous_id,
+        new_first.customer_id as new_customer_id,
+        new_first.event_at as new_first_identified_at,
+        previous.anonymous_id is not null as was_built,
+        previous.anonymous_id is null
+            or new_first.event_at < previous.first_identified_at as new_comes_first,
+        previous.customer_id as previous_customer_id,
+        previous.customer_count as previous_customer_count,
+        previous.first_identified_at as previous_first_identified_at,
+        previous._stitched_at as previous_stitched_at
+    from new_first
+    left join {{ this }} as previous
+        on new_first.anonymous_id = previous.anonymous_id
+    where new_first.seen_rank = 1
+),
+
 new_customers as (
     select
         new_identified.anonymous_id,
         count(distinct new_identified.customer_id) as customers,
-        count(distinct case when new_identified.customer_id != previous.customer_id
+        count(distinct case when new_identified.customer_id != compared.previous_customer_id
             then new_identified.customer_id end) as customers_besides_previous
     from new_identified
-    left join {{ this }} as previous
-        on new_identified.anonymous_id = previous.anonymous_id
+    inner join compared
+        on new_identified.anonymous_id = compared.anonymous_id
     group by new_identified.anonymous_id
 ),
 
 merged as (
     select
-        new_first.anonymous_id,
+        compared.anonymous_id,
+        case when new_comes_first then new_customer_id else previous_customer_id end
+            as customer_id,
         case
-            when previous.anonymous_id is null
-                or new_first.event_at < previous.first_identified_at
-                then new_first.customer_id
-            else previous.customer_id
-        end as customer_id,
-        case
-            when previous.anonymous_id is null then new_customers.customers
-            else 1 + new_customers.customers_besides_previous
+            when was_built then 1 + new_customers.customers_besides_previous
+            else new_customers.customers
         end as customer_count,
         case
-            when previous.anonymous_id is null
-                or new_first.event_at < previous.first_identified_at
-                then new_first.event_at
-            else previous.first_identified_at
+            when new_comes_first then new_first_identified_at
+            else previous_first_identified_at
         end as first_identified_at,
-        previous.anonymous_id is not null
-            and (previous.customer_count > 1
-                 or new_first.event_at = previous.first_identified_at) as needs_all_rows,
-        previous.customer_id as previous_customer_id,
-        previous.first_identified_at as previous_first_identified_at,
-        previous._stitched_at as previous_stitched_at
-    from new_first
+        was_built and (previous_customer_count > 1
+                       or new_first_identified_at = previous_first_identified_at)
+            as needs_all_rows,
+        previous_customer_id,
+        previous_first_identified_at,
+        previous_stitched_at
+    from compared
     inner join new_customers
-        on new_first.anonymous_id = new_customers.anonymous_id
-    left join {{ this }} as previous
-        on new_first.anonymous_id = previous.anonymous_id
-    where new_first.seen_rank = 1
+        on compared.anonymous_id = new_customers.anonymous_id
 ),
 
 -- the ids the merge cannot answer: every row of theirs, as a full build reads them
