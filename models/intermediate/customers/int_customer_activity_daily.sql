@@ -82,6 +82,15 @@ web_events as (
     ('first_clicked_at', 'messages_clicked'),
 ] %}
 
+{#- what happened to a message on the day of its first event -#}
+{%- set message_first_day = {} %}
+{%- for column, name in message_counts %}
+{%- set on_first_day = 'cast(' ~ column ~ ' as date) = cast(first_event_at as date)' %}
+{%- do message_first_day.update({name: 'cast(case when ' ~ on_first_day ~ ' then 1 else 0 end as bigint)'}) %}
+{%- if name == 'messages_opened' %}{% do message_first_day.update({'last_open_at': 'case when ' ~ on_first_day ~ ' then ' ~ column ~ ' end'}) %}{% endif %}
+{%- if name == 'messages_clicked' %}{% do message_first_day.update({'last_click_at': 'case when ' ~ on_first_day ~ ' then ' ~ column ~ ' end'}) %}{% endif %}
+{%- endfor %}
+
 -- per web session and day first (a plain aggregation, unlike count(distinct))
 web_sessions as (
     select
@@ -144,15 +153,25 @@ day_rows as (
         {{ activity_day_row('customer_id', 'ordered_at', {'cancelled_orders': 'cast(1 as bigint)'}) }}
     from orders
     where order_status = 'cancelled'
+    union all
+    -- a message counts on the day of each thing that happened to it: one row on the
+    -- day of its first event for all that happened that day (most messages are sent,
+    -- delivered and opened on one day) ...
+    select
+        {{ activity_day_row('customer_id', 'first_event_at', message_first_day) }}
+    from messages
+    where {% for column, _ in message_counts -%}
+        {{ 'or ' if not loop.first }}cast({{ column }} as date) = cast(first_event_at as date)
+        {% endfor %}
     {%- for column, name in message_counts %}
     union all
-    -- each message counts on the day of each thing that happened to it
+    -- ... and a row for each thing on a later day
     select
         {{ activity_day_row('customer_id', column, dict([(name, 'cast(1 as bigint)')]
             + ([('last_open_at', column)] if name == 'messages_opened' else [])
             + ([('last_click_at', column)] if name == 'messages_clicked' else [])) ) }}
     from messages
-    where {{ column }} is not null
+    where cast({{ column }} as date) > cast(first_event_at as date)
     {%- endfor %}
     union all
     select
