@@ -18,7 +18,9 @@
 with {{ touched_keys_cte('message_id', full_recompute,
                         changed_keys('base_esp__email_events', 'message_id')) }},
 
-email_events as (
+-- read twice (the agents, the messages): inlined, not buffered; 100M events: 135 s
+-- -> 50 s, the buffered CTE scanned slower than the table
+email_events as {{ inline_cte() }} (
     select * from {{ ref('stg_esp__email_events') }}
     where message_id is not null
         and {{ only_touched(full_recompute, 'message_id', 'message_id') }}
