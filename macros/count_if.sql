@@ -4,16 +4,17 @@
 {%- endmacro %}
 
 
-{#- count(distinct x) over (partition by ...): Spark has no distinct window aggregates;
-    the size of the set of values is the same number. -#}
-{% macro count_distinct_over(column, partition_by) -%}
-    {{ return(adapter.dispatch('count_distinct_over', 'customer_segments')(column, partition_by)) }}
+{#- Aggregate: `value` from the row with the least (order_by[0], order_by[1], ...), as
+    `row_number() over (order by ...) = 1` picks it (the order columns must not be
+    null), in one hash aggregation instead of a sort of every row. -#}
+{% macro value_at_min(value, order_by) -%}
+    {{ return(adapter.dispatch('value_at_min', 'customer_segments')(value, order_by)) }}
 {%- endmacro %}
 
-{% macro default__count_distinct_over(column, partition_by) -%}
-    count(distinct {{ column }}) over (partition by {{ partition_by }})
+{% macro default__value_at_min(value, order_by) -%}
+    arg_min({{ value }}, row({{ order_by | join(', ') }}))
 {%- endmacro %}
 
-{% macro spark__count_distinct_over(column, partition_by) -%}
-    size(collect_set({{ column }}) over (partition by {{ partition_by }}))
+{% macro spark__value_at_min(value, order_by) -%}
+    min_by({{ value }}, struct({{ order_by | join(', ') }}))
 {%- endmacro %}

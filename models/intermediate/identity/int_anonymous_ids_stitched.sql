@@ -127,14 +127,16 @@ identified as (
     where anonymous_id is not null and customer_id is not null
 ),
 
-ranked as (
+-- each id's first identification and its number of customers: one aggregation (at
+-- 100M events 112 s of CPU as windows, which sort every identified event)
+first_seen as (
     select
         anonymous_id,
-        customer_id,
-        event_at,
-        row_number() over (partition by anonymous_id order by event_at, event_id) as seen_rank,
-        {{ count_distinct_over('customer_id', 'anonymous_id') }} as customer_count
+        {{ value_at_min('customer_id', ['event_at', 'event_id']) }} as customer_id,
+        min(event_at) as event_at,
+        count(distinct customer_id) as customer_count
     from identified
+    group by anonymous_id
 ),
 
 {%- if is_incremental() %}
@@ -143,28 +145,27 @@ ranked as (
 
 final as (
     select
-        ranked.anonymous_id,
-        ranked.customer_id,
-        ranked.customer_count,
-        ranked.customer_count > 1 as is_shared_device,
-        ranked.event_at as first_identified_at,
+        first_seen.anonymous_id,
+        first_seen.customer_id,
+        first_seen.customer_count,
+        first_seen.customer_count > 1 as is_shared_device,
+        first_seen.event_at as first_identified_at,
         {{ dbt.current_timestamp() }} as _built_at,
         {%- if is_incremental() %}
         case
-            when previous.customer_id = ranked.customer_id
-                and previous.first_identified_at = ranked.event_at
+            when previous.customer_id = first_seen.customer_id
+                and previous.first_identified_at = first_seen.event_at
                 then previous._stitched_at
             else {{ dbt.current_timestamp() }}
         end as _stitched_at
         {%- else %}
         {{ dbt.current_timestamp() }} as _stitched_at
         {%- endif %}
-    from ranked
+    from first_seen
     {%- if is_incremental() %}
     left join {{ this }} as previous
-        on ranked.anonymous_id = previous.anonymous_id
+        on first_seen.anonymous_id = previous.anonymous_id
     {%- endif %}
-    where ranked.seen_rank = 1
     {%- if merge_new_rows %}
     union all
     select
