@@ -38,6 +38,23 @@ def test_orders_only_lands_and_optional_sources_are_empty(tmp_path):
     assert _rows(tmp_path / "w.duckdb", "events") == []
 
 
+def test_rows_landed_after_a_build_are_stamped_after_it(tmp_path):
+    """Landing times are compared with build times (`now()` in the warehouse, to the
+    microsecond): a file landed right after a build, in the same second, must not look
+    landed before it (truncated to the second it did, and the next build took its rows
+    for restaged ones)."""
+    db = tmp_path / "w.duckdb"
+    _write(tmp_path / "l" / "orders" / "a.csv", HEADER + "O1,C1,2024-01-01,10\n")
+    land(tmp_path / "l", db)
+    con = duckdb.connect(str(db))
+    built_at = con.execute("select cast(timezone('UTC', now()) as timestamp)").fetchone()[0]
+    con.close()
+    _write(tmp_path / "l" / "orders" / "b.csv", HEADER + "O2,C1,2024-01-02,10\n")
+    land(tmp_path / "l", db)
+    landed = [r for r in _rows(db, "orders") if r[0] == "O2"]
+    assert len(landed) == 1 and landed[0][-1] > built_at, (landed, built_at)
+
+
 def test_required_source_missing_is_an_error(tmp_path):
     (tmp_path / "l" / "events").mkdir(parents=True)
     with pytest.raises(LandingError, match="required source 'orders'"):
