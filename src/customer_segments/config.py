@@ -14,7 +14,6 @@ ENV_LANDING_DIR = "CS_LANDING_DIR"
 ENV_THREADS = "CS_DUCKDB_THREADS"
 ENV_MEMORY_LIMIT = "CS_DUCKDB_MEMORY_LIMIT"
 ENV_TEMP_DIR = "CS_DUCKDB_TEMP_DIR"
-ENV_IN_PLACE_MIN_MB = "CS_LAND_IN_PLACE_MIN_MB"
 
 
 def duckdb_config() -> dict:
@@ -41,19 +40,6 @@ def duckdb_connect(db: Path | str | None = None, *, read_only: bool = False):
         con.close()
         raise
     return con
-
-
-def in_place_min_bytes() -> int | None:
-    """Parquet files landing together with at least this many bytes are read where they
-    are (raw.<source> becomes a view over them), not copied; `off` copies every file."""
-    value = os.environ.get(ENV_IN_PLACE_MIN_MB, "256").strip().lower()
-    if value in ("off", "none", "never", ""):
-        return None
-    try:
-        return int(float(value) * 1024 * 1024)
-    except ValueError:
-        raise ValueError(f"{ENV_IN_PLACE_MIN_MB}={value!r}: a number of megabytes, or off") \
-            from None
 
 
 def project_root() -> Path:

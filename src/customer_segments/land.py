@@ -9,19 +9,10 @@ staging reconciliation can check row counts against what was read from disk.
 A file that cannot be read at all stops the run with a `LandingError` that names
 the file and what is wrong; nothing of that file is loaded, every file before it is.
 
-Consecutive Parquet files of one source with the same schema land together (one
-transaction). A batch of at least `CS_LAND_IN_PLACE_MIN_MB` (256 MB) is read where it
-is: its files are checked (footer, schema, every value decoded, row counts) and
-recorded, and `raw.<source>` becomes a view: the copied rows (`raw._<source>_copied`)
-and, per batch, a `read_parquet` of its files with the batch's landing time as a
-constant, so a build that wants only rows landed since its last run skips older
-batches without reading them. Copying 100M events' files into DuckDB took 180 s of the
-240 s landing; reading them in place costs staging nothing more (same scan speed).
-Smaller batches (a day's file) are copied in one INSERT: the view stays a few
-branches, and raw tables of small projects stay tables. An in-place file must stay
-where it is: `cseg land` stops if one is gone, and lands a changed one again (the
-build reads it as it is meanwhile). Should a batch fail, it is rolled back and loaded
-file by file (copied), which names the bad file.
+Consecutive Parquet files of one source with the same schema land in one INSERT (one
+transaction), so DuckDB reads them in parallel: a file is usually one row group, which
+one thread reads, and file by file 100M events took 400 s on 2 cores. Should the batch
+fail, it is rolled back and loaded file by file, which names the bad file.
 """
 
 from __future__ import annotations
@@ -29,7 +20,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json as _json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from .config import duckdb_connect, in_place_min_bytes
+from .config import duckdb_connect
 from .contract import LANDING_METADATA, SOURCES, SourceContract
 
 log = logging.getLogger(__name__)
@@ -178,61 +168,10 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
             file_sha256 varchar, row_count bigint, unknown_columns varchar,
             missing_optional_columns varchar, landed_at timestamp
         )""")
-    # storage: 'copied' (rows in the raw table) or 'in_place' (read from file_location,
-    # the absolute path, with the columns of file_schema); added to older manifests
-    for column in ("storage", "file_location", "file_schema"):
-        con.execute(f"alter table {MANIFEST} add column if not exists {column} varchar")
     for src in SOURCES.values():
         cols = [f'"{c}" varchar' for c in src.column_names]
         cols += [f"{c.name} {_SQL_TYPES[c.type]}" for c in LANDING_METADATA]
-        # a view once files are read in place; its copied rows are then in _<source>_copied
-        con.execute(f"create table if not exists {_rows_table(con, src)} ({', '.join(cols)})")
-
-
-def _is_view(con: duckdb.DuckDBPyConnection, src: SourceContract) -> bool:
-    return bool(con.execute(
-        "select count(*) from duckdb_views() where schema_name = ? and view_name = ?",
-        [RAW_SCHEMA, src.name]).fetchone()[0])
-
-
-def _rows_table(con: duckdb.DuckDBPyConnection, src: SourceContract) -> str:
-    """The table the copied rows of a source go to."""
-    return f"{RAW_SCHEMA}._{src.name}_copied" if _is_view(con, src) \
-        else f"{RAW_SCHEMA}.{src.name}"
-
-
-def _ts_literal(value: datetime) -> str:
-    return f"cast('{value.isoformat(sep=' ')}' as timestamp)"
-
-
-def _refresh_view(con: duckdb.DuckDBPyConnection, src: SourceContract) -> None:
-    """(Re)write raw.<source> as the copied rows plus one read_parquet per in-place batch
-    (its files share a landing time, a schema and a landing directory)."""
-    rows = con.execute(
-        f"select file_location, file_path, landed_at, file_schema from {MANIFEST} "
-        "where source = ? and storage = 'in_place' order by landed_at, file_path",
-        [src.name]).fetchall()
-    if not rows and not _is_view(con, src):
-        return
-    if not _is_view(con, src):
-        con.execute(f"alter table {RAW_SCHEMA}.{src.name} rename to _{src.name}_copied")
-    batches: dict[tuple, list[str]] = {}
-    for location, rel, landed_at, schema in rows:
-        prefix = location[: len(location) - len(rel)]
-        batches.setdefault((landed_at, schema, prefix), []).append(location)
-    file_col = "_cs_landing_file"
-    parts = [f"select * from {RAW_SCHEMA}._{src.name}_copied"]
-    for (landed_at, schema, prefix), locations in batches.items():
-        columns = [c[0] for c in _json.loads(schema)]
-        file_list = "[" + ", ".join(_sql_str(p) for p in locations) + "]"
-        parts.append(
-            f"select {', '.join(_select_list(src, columns))}, "
-            f"substr({file_col}, {len(prefix) + 1}) as _source_file, "
-            f"file_row_number + 1 as _source_row, "
-            f"cast(null as varchar) as _extra_fields, {_ts_literal(landed_at)} as _landed_at "
-            f"from read_parquet({file_list}, file_row_number = true, filename = '{file_col}')")
-    con.execute(f"create or replace view {RAW_SCHEMA}.{src.name} as\n"
-                + "\nunion all\n".join(parts))
+        con.execute(f"create table if not exists {RAW_SCHEMA}.{src.name} ({', '.join(cols)})")
 
 
 def _checked_columns(path: Path, src: SourceContract, columns: list[str]) -> None:
@@ -282,16 +221,15 @@ def _load_file(con: duckdb.DuckDBPyConnection, src: SourceContract, path: Path, 
     extra = ("concat_ws('|', " + ", ".join(f'"{c}"' for c in overflow) + ")"
              if overflow else "null")
     row_number = "file_row_number + 1" if fmt == "parquet" else "row_number() over ()"
-    table = _rows_table(con, src)
     sql = f"""
-        insert into {table}
+        insert into {RAW_SCHEMA}.{src.name}
         select {', '.join(select)}, ?, {row_number}, nullif({extra}, ''), ?
         from {reader}
     """
     try:
-        before = con.execute(f"select count(*) from {table}").fetchone()[0]
+        before = con.execute(f"select count(*) from {RAW_SCHEMA}.{src.name}").fetchone()[0]
         con.execute(sql, [rel, landed_at])
-        after = con.execute(f"select count(*) from {table}").fetchone()[0]
+        after = con.execute(f"select count(*) from {RAW_SCHEMA}.{src.name}").fetchone()[0]
     except duckdb.Error as exc:
         raise LandingError(f"{path}: cannot be read as {fmt.upper()} ({exc})") from exc
     return FileResult(src.name, rel, after - before, "loaded", unknown, absent)
@@ -306,34 +244,23 @@ class _Pending:
     mtime: float
     digest: str
     reload: bool
-    in_place: bool = False  # the earlier landing of it was read in place
 
 
 def _forget(con: duckdb.DuckDBPyConnection, src: SourceContract, item: _Pending) -> None:
     """Remove a changed file's earlier rows and manifest entry (inside the transaction
     that lands it again)."""
     if item.reload:
-        if not item.in_place:
-            con.execute(f"delete from {_rows_table(con, src)} where _source_file = ?",
-                        [item.rel])
+        con.execute(f"delete from {RAW_SCHEMA}.{src.name} where _source_file = ?", [item.rel])
         con.execute(f"delete from {MANIFEST} where source = ? and file_path = ?",
                     [src.name, item.rel])
-        if item.in_place:
-            _refresh_view(con, src)
 
 
 def _record(con: duckdb.DuckDBPyConnection, src: SourceContract, item: _Pending,
-            res: FileResult, landed_at: datetime, *, schema: tuple | None = None) -> None:
-    """The file's manifest entry; with `schema`, it is read in place."""
+            res: FileResult, landed_at: datetime) -> None:
     con.execute(
-        f"insert into {MANIFEST} (source, file_path, file_bytes, file_mtime, file_sha256, "
-        "row_count, unknown_columns, missing_optional_columns, landed_at, storage, "
-        "file_location, file_schema) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"insert into {MANIFEST} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [src.name, item.rel, item.size, item.mtime, item.digest, res.rows,
-         ",".join(res.unknown_columns), ",".join(res.absent_columns), landed_at,
-         "in_place" if schema else "copied",
-         str(item.path.absolute()) if schema else None,
-         _json.dumps([list(c) for c in schema]) if schema else None],
+         ",".join(res.unknown_columns), ",".join(res.absent_columns), landed_at],
     )
     res.status = "reloaded" if item.reload else "loaded"
 
@@ -353,61 +280,11 @@ def _land_one(con: duckdb.DuckDBPyConnection, src: SourceContract, item: _Pendin
     return res
 
 
-def _land_in_place(con: duckdb.DuckDBPyConnection, src: SourceContract,
-                   items: list[_Pending], schema: tuple,
-                   landed_at: datetime) -> list[FileResult]:
-    """Parquet files with one schema, recorded to be read where they are, after every
-    value of the contract's columns was decoded once (a corrupt page stops the landing
-    here, not the build). One transaction; copied file by file when that fails."""
-    columns = [c[0] for c in schema]
-    unknown = [c for c in columns if c not in src.column_names]
-    absent = [c for c in src.column_names if c not in columns]
-    present = [c for c in src.column_names if c in columns]
-    file_list = "[" + ", ".join(_sql_str(str(i.path.absolute())) for i in items) + "]"
-    con.execute("begin transaction")
-    try:
-        for item in items:
-            _forget(con, src, item)
-        counts = dict(con.execute(
-            f"select file_name, num_rows from parquet_file_metadata({file_list})").fetchall())
-        decoded = con.execute(
-            f"select count(*), bit_xor(hash({', '.join(_sql_ident(c) for c in present)})) "
-            f"from read_parquet({file_list})").fetchone()[0]
-        if decoded != sum(counts.values()):
-            raise duckdb.Error(f"read {decoded} rows, the files hold {sum(counts.values())}")
-        results = []
-        for item in items:
-            res = FileResult(src.name, item.rel, int(counts[str(item.path.absolute())]),
-                             "loaded", unknown, absent)
-            _record(con, src, item, res, landed_at, schema=schema)
-            results.append(res)
-        _refresh_view(con, src)
-        con.execute("commit")
-    except duckdb.Error as exc:
-        con.execute("rollback")
-        log.warning("%s: %d Parquet files cannot be read in place (%s); copying them one "
-                    "by one", src.name, len(items), exc)
-        return [_land_one(con, src, item, landed_at) for item in items]
-    except BaseException:
-        con.execute("rollback")
-        raise
-    return results
-
-
-def _sql_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _land_parquet_batch(con: duckdb.DuckDBPyConnection, src: SourceContract,
-                        items: list[_Pending], schema: tuple,
+                        items: list[_Pending], columns: list[str],
                         landed_at: datetime) -> list[FileResult]:
-    """Parquet files with one schema: read in place when they are large enough together
-    (see the module's docstring), else copied in one INSERT and one transaction; file by
-    file when that fails (the error then names the file, and the files before it land)."""
-    min_bytes = in_place_min_bytes()
-    if min_bytes is not None and sum(i.size for i in items) >= min_bytes:
-        return _land_in_place(con, src, items, schema, landed_at)
-    columns = [c[0] for c in schema]
+    """Parquet files with one schema in one INSERT and one transaction; file by file
+    when that fails (the error then names the file, and the files before it land)."""
     if len(items) == 1:
         return [_land_one(con, src, items[0], landed_at)]
     paths = [str(i.path) for i in items]
@@ -425,7 +302,7 @@ def _land_parquet_batch(con: duckdb.DuckDBPyConnection, src: SourceContract,
         counts = dict(con.execute(
             f"select file_name, num_rows from parquet_file_metadata({file_list})").fetchall())
         inserted = con.execute(f"""
-            insert into {_rows_table(con, src)}
+            insert into {RAW_SCHEMA}.{src.name}
             select {', '.join(_select_list(src, columns))}, {rel_case}, file_row_number + 1,
                    null, ?
             from read_parquet({file_list}, file_row_number = true, filename = '{file_col}')
@@ -468,20 +345,11 @@ def land(landing_dir: Path, db: Path | str, *, sources: list[str] | None = None)
         con.execute("set preserve_insertion_order = false")
         ensure_raw_tables(con)
         known = {
-            (r[0], r[1]): (r[2], r[3], r[4], r[5])
+            (r[0], r[1]): (r[2], r[3], r[4])
             for r in con.execute(
-                f"select source, file_path, file_bytes, file_mtime, file_sha256, "
-                f"storage = 'in_place' from {MANIFEST}"
+                f"select source, file_path, file_bytes, file_mtime, file_sha256 from {MANIFEST}"
             ).fetchall()
         }
-        gone = [r for r in con.execute(
-            f"select source, file_location from {MANIFEST} where storage = 'in_place' "
-            "order by 1, 2").fetchall() if not Path(r[1]).is_file()]
-        if gone:
-            raise LandingError(
-                f"{gone[0][1]}: landed to be read in place ({gone[0][0]}), and it is gone"
-                + (f" (and {len(gone) - 1} more)" if len(gone) > 1 else "")
-                + "; the warehouse reads raw rows from it: put it back")
         for src in wanted:
             files = list_files(landing_dir, src)
             if not files:
@@ -498,8 +366,9 @@ def land(landing_dir: Path, db: Path | str, *, sources: list[str] | None = None)
             def flush(src=src) -> None:
                 nonlocal batch, batch_schema
                 if batch:
+                    columns = [c[0] for c in batch_schema]
                     report.files.extend(
-                        _land_parquet_batch(con, src, batch, batch_schema, landed_at))
+                        _land_parquet_batch(con, src, batch, columns, landed_at))
                 batch, batch_schema = [], None
 
             for path in files:
@@ -513,8 +382,7 @@ def land(landing_dir: Path, db: Path | str, *, sources: list[str] | None = None)
                 if prev and prev[2] == digest:
                     report.files.append(FileResult(src.name, rel, 0, "unchanged"))
                     continue
-                item = _Pending(path, rel, stat.st_size, stat.st_mtime, digest, bool(prev),
-                                bool(prev and prev[3]))
+                item = _Pending(path, rel, stat.st_size, stat.st_mtime, digest, bool(prev))
                 if _file_format(path) == "parquet" and stat.st_size > 0:
                     try:
                         schema = _parquet_schema(con, path)

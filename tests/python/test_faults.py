@@ -203,19 +203,14 @@ def _build_time_rows(db) -> dict[str, tuple[int, int, int]]:
         con.close()
 
 
-@pytest.mark.parametrize("parquet_storage", ["copied", "in_place"])
 def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
-        generated, tmp_path, monkeypatch, parquet_storage):
+        generated, tmp_path):
     """New files with duplicates, conflicts, newer versions and unknown customers, web
     events that move an anonymous id to another customer and email events that move a
     message; then the CRM learns the customer and a file is re-landed shorter. After
     each incremental run the staging and the models incremental by customer equal a
     full refresh of the same raw data; the first run recomputed only the touched
-    customers, the second (rows were deleted) everyone.
-    With `in_place`, every Parquet file is read where it is (raw.events is a view with a
-    branch per landing), as large files are by default: the same runs, the same paths."""
-    monkeypatch.setenv("CS_LAND_IN_PLACE_MIN_MB", "off" if parquet_storage == "copied"
-                       else "0")
+    customers, the second (rows were deleted) everyone."""
     landing = tmp_path / "landing"
     shutil.copytree(generated.landing, landing)
     db = tmp_path / "warehouse.duckdb"

@@ -226,17 +226,8 @@ def _orders_parquet(path, ids, revenue):
     return path
 
 
-@pytest.fixture(params=["copied", "in_place"])
-def parquet_storage(request, monkeypatch):
-    """Parquet batches copied into raw (small ones, always) or read in place (large
-    ones; here every batch): the raw rows must be the same either way."""
-    monkeypatch.setenv("CS_LAND_IN_PLACE_MIN_MB", "off" if request.param == "copied" else "0")
-    return request.param
-
-
-def test_parquet_files_land_together_with_their_own_lineage_and_counts(tmp_path,
-                                                                      parquet_storage):
-    """Consecutive Parquet files of one schema land together; a schema change or a
+def test_parquet_files_land_together_with_their_own_lineage_and_counts(tmp_path):
+    """Consecutive Parquet files of one schema land in one INSERT; a schema change or a
     CSV between them starts a new batch. Every row keeps its file and row number."""
     land_dir = tmp_path / "l"
     _orders_parquet(land_dir / "orders" / "a.parquet", ["O1", "O2"], [1.5, 2.5])
@@ -268,57 +259,9 @@ def test_parquet_files_land_together_with_their_own_lineage_and_counts(tmp_path,
                   ) == [("orders/b.parquet", 2, "reloaded"), ("orders/f.parquet", 1, "loaded")]
     assert [r[0] for r in _rows(tmp_path / "w.duckdb", "orders")] == [
         "O1", "O2", "O3", "O3b", "O4", "O5", "O6", "O7", "O8", "O9"]
-    con = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
-    kind = con.execute("select table_type from information_schema.tables "
-                       "where table_schema = 'raw' and table_name = 'orders'").fetchone()[0]
-    storage = con.execute("select file_path, storage from raw._landed_files order by 1"
-                          ).fetchall()
-    con.close()
-    if parquet_storage == "in_place":
-        assert kind == "VIEW"
-        assert storage == [(f"orders/{n}", "copied" if n == "c.csv" else "in_place")
-                           for n in ("a.parquet", "b.parquet", "c.csv", "d.parquet",
-                                     "e.parquet", "f.parquet")]
-    else:
-        assert kind == "BASE TABLE" and {s for _, s in storage} == {"copied"}
 
 
-def test_files_read_in_place_must_stay_and_are_landed_again_when_changed(tmp_path,
-                                                                        monkeypatch):
-    """raw.<source> reads an in-place file where it is: a changed file lands again (new
-    landing time, its old rows gone), a copied small file joins the view's copied rows,
-    and a file that disappeared stops the landing with its name."""
-    monkeypatch.setenv("CS_LAND_IN_PLACE_MIN_MB", "0.002")  # 2 kB: not the 2-row file
-    land_dir, db = tmp_path / "l", tmp_path / "w.duckdb"
-    big = _orders_parquet(land_dir / "orders" / "a.parquet",
-                          [f"O{i:04d}" for i in range(200)], [1.0] * 200)
-    land(land_dir, db)
-    first = {r[0]: r[-1] for r in _rows(db, "orders")}
-    assert len(first) == 200
-    _write(land_dir / "orders" / "b.csv", HEADER + "N1,C1,2024-01-01,4\n")
-    _orders_parquet(land_dir / "orders" / "a.parquet", ["O0000", "O9999"], [2.0, 3.0])
-    os.utime(big, (1, 1))  # a different mtime and size: landed again
-    land(land_dir, db)
-    rows = {r[0]: (r[4], r[-1]) for r in _rows(db, "orders")}
-    assert sorted(rows) == ["N1", "O0000", "O9999"]
-    assert rows["O0000"][0] == "2.0" and rows["O0000"][1] > first["O0000"]
-    con = duckdb.connect(str(db), read_only=True)
-    assert con.execute("select file_path, storage, row_count from raw._landed_files "
-                       "order by 1").fetchall() == [("orders/a.parquet", "copied", 2),
-                                                    ("orders/b.csv", "copied", 1)]
-    con.close()
-    # large again: in place, beside the copied CSV row
-    _orders_parquet(land_dir / "orders" / "a.parquet",
-                    [f"P{i:04d}" for i in range(300)], [1.0] * 300)
-    land(land_dir, db)
-    assert len(_rows(db, "orders")) == 301
-    big.unlink()
-    with pytest.raises(LandingError, match="a.parquet: landed to be read in place.*put it back"):
-        land(land_dir, db)
-
-
-def test_parquet_file_with_unreadable_data_is_named_and_earlier_files_land(tmp_path, caplog,
-                                                                          parquet_storage):
+def test_parquet_file_with_unreadable_data_is_named_and_earlier_files_land(tmp_path, caplog):
     """Its footer reads (so it joins the batch) but a data page does not: the batch is
     rolled back and landed file by file, which lands the files before it and names it."""
     land_dir = tmp_path / "l"
@@ -331,6 +274,5 @@ def test_parquet_file_with_unreadable_data_is_named_and_earlier_files_land(tmp_p
     _orders_parquet(land_dir / "orders" / "c.parquet", ["O3"], [3.0])
     with pytest.raises(LandingError, match="b.parquet: cannot be read as PARQUET"):
         land(land_dir, tmp_path / "w.duckdb")
-    assert ("3 Parquet files cannot be read in place" if parquet_storage == "in_place"
-            else "3 Parquet files did not land together") in caplog.text
+    assert "3 Parquet files did not land together" in caplog.text
     assert [r[11] for r in _rows(tmp_path / "w.duckdb", "orders")] == ["orders/a.parquet"]

@@ -21,8 +21,6 @@ def export_raw(db: Path, out_dir: Path) -> dict[str, Path]:
     try:
         tables = [r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = ? "
-            # the copied rows of a raw.* view (files read in place) are in the view
-            "and table_name not like '\\_%\\_copied' escape '\\' "
             "order by 1", [RAW_SCHEMA]).fetchall()]
         if not tables:
             raise RuntimeError(f"{db} has no {RAW_SCHEMA}.* tables: run `cseg land` first")
