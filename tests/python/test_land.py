@@ -214,6 +214,9 @@ def test_landing_works_while_the_caller_holds_a_connection(tmp_path, monkeypatch
         assert land(tmp_path / "l", db).rows_loaded == 1
         assert held.execute("select count(*) from raw.orders").fetchone()[0] == 1
         assert held.execute("select current_setting('threads')").fetchone()[0] == 1
+        # landing raises the checkpoint threshold for itself, and gives it back
+        assert held.execute("select current_setting('checkpoint_threshold')"
+                            ).fetchone()[0] == "16.0 MiB"
     finally:
         held.close()
 
