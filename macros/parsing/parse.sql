@@ -3,7 +3,31 @@
     Engine-specific SQL sits behind adapter.dispatch; default__ is DuckDB's. -#}
 
 {% macro clean_text(column) -%}
-    nullif(trim({{ column }}), '')
+    nullif({{ trim_text(column) }}, '')
+{%- endmacro %}
+
+
+{#- trim(), with a fast path on DuckDB. Its trim() removes Unicode space separators
+    (a no-break space too) from both ends, character by character: about 10 s of CPU per
+    column on 121M raw events, and staging trims a dozen values per row. A value that is
+    all ASCII (as many bytes as characters) and neither starts nor ends with a space is
+    what trim() would return, so only the others are trimmed: 2.5x faster on event ids.
+    The same result on every value (tests/trim_text_is_trim.sql). -#}
+{% macro trim_text(column) -%}
+    {{ return(adapter.dispatch('trim_text', 'customer_segments')(column)) }}
+{%- endmacro %}
+
+{% macro default__trim_text(column) -%}
+    case
+        when not starts_with({{ column }}, ' ') and not ends_with({{ column }}, ' ')
+            and strlen({{ column }}) = length({{ column }})
+            then {{ column }}
+        else trim({{ column }})
+    end
+{%- endmacro %}
+
+{% macro spark__trim_text(column) -%}
+    trim({{ column }})
 {%- endmacro %}
 
 
@@ -17,15 +41,15 @@
         With source_timezone UTC (the default) one cast does both: the session time zone
         is UTC (profiles.yml), so a value without offset is read as UTC. -#}
     {%- if var('source_timezone') | upper == 'UTC' -%}
-    timezone('UTC', try_cast(trim({{ column }}) as timestamptz))
+    timezone('UTC', try_cast({{ trim_text(column) }} as timestamptz))
     {%- else -%}
     case
         when regexp_matches(
-            trim({{ column }}), '\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*([zZ]|[+-]\d{2}(:?\d{2})?)$'
+            {{ trim_text(column) }}, '\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*([zZ]|[+-]\d{2}(:?\d{2})?)$'
         )
-            then timezone('UTC', try_cast(trim({{ column }}) as timestamptz))
+            then timezone('UTC', try_cast({{ trim_text(column) }} as timestamptz))
         else timezone(
-            'UTC', timezone('{{ var("source_timezone") }}', try_cast(trim({{ column }}) as timestamp))
+            'UTC', timezone('{{ var("source_timezone") }}', try_cast({{ trim_text(column) }} as timestamp))
         )
     end
     {%- endif -%}
@@ -60,8 +84,8 @@
 
 {% macro parse_boolean(column) -%}
     case
-        when lower(trim({{ column }})) in ('true', 't', '1', 'yes', 'y') then true
-        when lower(trim({{ column }})) in ('false', 'f', '0', 'no', 'n') then false
+        when lower({{ trim_text(column) }}) in ('true', 't', '1', 'yes', 'y') then true
+        when lower({{ trim_text(column) }}) in ('false', 'f', '0', 'no', 'n') then false
     end
 {%- endmacro %}
 
