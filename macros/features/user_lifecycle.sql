@@ -13,9 +13,10 @@
 
     Entry date and previous stage are exact, not estimated: a stage can only change on
     a day with activity or on a day a threshold is crossed (an order's day + 60, + 91,
-    + 181; an interaction's day + 60; signup + 8; the unsubscribe day). The rules are
-    evaluated on exactly those days up to as_of (int_ lifecycle timeline below); the
-    current stage was entered on the last day the stage changed. -#}
+    + 181; the last interaction's day + 60; signup + 8; the unsubscribe day). The rules
+    are evaluated on those days up to as_of (lifecycle_changes_as_of below, which
+    also leaves out the interaction days that cannot end or begin a lapse); the current
+    stage was entered on the last day the stage changed. -#}
 
 {#- The stage rules over a row with signup_date, unsubscribed_date, last_order_date,
     loyal_window_orders and last_interaction_date, evaluated on `point_date`. -#}
@@ -38,9 +39,26 @@
 
 
 {#- Every stage change per customer up to `as_of`: one row per (customer, day the
-    stage changed), with the stage before. Used by user_lifecycle_as_of. -#}
+    stage changed), with the stage before. Used by user_lifecycle_as_of.
+
+    The rules are evaluated on the days a stage can change, not on every day:
+    - an order or unsubscribe day, and an order's day + 60 (loyal window), + 91, + 181;
+    - signup, signup + 8, signup + 60, the CRM unsubscribe day, and `as_of`;
+    - interactions count only for the lapsed rule, so of the interaction days only those
+      where a lapse can end or begin: the first interaction after a gap of at least
+      lifecycle_lapsed_days (a run start: the day before it, the customer may have been
+      lapsed) and the last one before such a gap (a run end; the customer lapses on its
+      day + lifecycle_lapsed_days). Between a run's start and end every interaction is
+      less than lifecycle_lapsed_days after the one before, so the customer is not
+      lapsed there and the stage cannot change on the days left out. At 100M events
+      that leaves about a third of the days (85M -> 30M) to sort and window.
+    Inside a run the last interaction day is therefore not known exactly; the point's
+    own day stands in for it (it is less than lifecycle_lapsed_days after the real one,
+    which is all the lapsed rule asks). After a run's end it is exactly the end.
+    Tested against a day-by-day walk of the rules (test_features). -#}
 {% macro lifecycle_changes_as_of(as_of, customers=none) -%}
 {%- set day_number = "dbt_day_number" -%}
+{%- set gap = var('lifecycle_lapsed_days') -%}
 with customers as (
     select
         customer_id,
@@ -65,60 +83,65 @@ day_events as (
              or messages_opened + messages_clicked + sessions > 0)
 ),
 
-candidate_days as (
-    select customer_id, point_date from day_events
-    union all
-    select customer_id, {{ dbt.dateadd('day', var('lifecycle_loyal_window_days'), 'point_date') }}
-    from day_events where orders > 0
-    union all
-    select customer_id, {{ dbt.dateadd('day', var('lifecycle_active_days') + 1, 'point_date') }}
-    from day_events where orders > 0
-    union all
-    select customer_id, {{ dbt.dateadd('day', var('lifecycle_churned_days') + 1, 'point_date') }}
-    from day_events where orders > 0
-    union all
-    select customer_id, {{ dbt.dateadd('day', var('lifecycle_lapsed_days'), 'point_date') }}
-    from day_events where interacted > 0
-    union all
-    select customer_id, signup_date from customers
-    union all
-    select customer_id, {{ dbt.dateadd('day', var('lifecycle_new_days') + 1, 'signup_date') }}
-    from customers
-    union all
-    select customer_id, {{ dbt.dateadd('day', var('lifecycle_lapsed_days'), 'signup_date') }}
-    from customers
-    union all
-    select customer_id, crm_unsubscribed_date from customers
-    union all
-    select customer_id, {{ as_of }} from customers
+-- where each interaction day sits in its run (see above)
+interaction_days as (
+    select
+        customer_id,
+        point_date,
+        orders,
+        unsubscribed,
+        case when {{ days_between('lag(point_date) over (partition by customer_id order by point_date)', 'point_date') }}
+            < {{ gap }} then 0 else 1 end as run_start,
+        case when {{ days_between('point_date', 'lead(point_date) over (partition by customer_id order by point_date)') }}
+            < {{ gap }} then 0 else 1 end as run_end
+    from day_events
+    where interacted > 0
 ),
 
-points as (
-    select distinct
+-- every day a stage can change, with what happened on it (zeros on a threshold day)
+candidate_days as (
+    select customer_id, point_date, orders, 0 as run_start, 0 as run_end, unsubscribed
+    from day_events where interacted = 0
+    union all
+    select customer_id, point_date, orders, run_start, run_end, unsubscribed
+    from interaction_days
+    where orders > 0 or unsubscribed > 0 or run_start > 0 or run_end > 0
+    {%- for days in [var('lifecycle_loyal_window_days'), var('lifecycle_active_days') + 1,
+                     var('lifecycle_churned_days') + 1] %}
+    union all
+    select customer_id, {{ dbt.dateadd('day', days, 'point_date') }}, 0, 0, 0, 0
+    from day_events where orders > 0
+    {%- endfor %}
+    union all
+    select customer_id, {{ dbt.dateadd('day', gap, 'point_date') }}, 0, 0, 0, 0
+    from interaction_days where run_end > 0
+    {%- for day in ['signup_date',
+                    dbt.dateadd('day', var('lifecycle_new_days') + 1, 'signup_date'),
+                    dbt.dateadd('day', gap, 'signup_date'),
+                    'crm_unsubscribed_date', as_of] %}
+    union all
+    select customer_id, {{ day }}, 0, 0, 0, 0 from customers
+    {%- endfor %}
+),
+
+-- one row per customer and day: a grouping carries the day's values (no join back)
+timeline as (
+    select
         candidate_days.customer_id,
-        cast(candidate_days.point_date as date) as point_date
+        cast(candidate_days.point_date as date) as point_date,
+        {{ dbt.datediff("cast('1970-01-01' as date)", 'cast(candidate_days.point_date as date)', 'day') }}
+            as {{ day_number }},
+        max(customers.signup_date) as signup_date,
+        max(customers.crm_unsubscribed_date) as crm_unsubscribed_date,
+        max(candidate_days.orders) as orders,
+        max(candidate_days.run_start) as run_start,
+        max(candidate_days.run_end) as run_end,
+        max(candidate_days.unsubscribed) as unsubscribed
     from candidate_days
     inner join customers on candidate_days.customer_id = customers.customer_id
     where candidate_days.point_date <= {{ as_of }}
         and candidate_days.point_date >= customers.first_seen_date
-),
-
-timeline as (
-    select
-        points.customer_id,
-        points.point_date,
-        {{ dbt.datediff("cast('1970-01-01' as date)", 'points.point_date', 'day') }}
-            as {{ day_number }},
-        customers.signup_date,
-        customers.crm_unsubscribed_date,
-        coalesce(day_events.orders, 0) as orders,
-        coalesce(day_events.interacted, 0) as interacted,
-        coalesce(day_events.unsubscribed, 0) as unsubscribed
-    from points
-    inner join customers on points.customer_id = customers.customer_id
-    left join day_events
-        on points.customer_id = day_events.customer_id
-        and points.point_date = day_events.point_date
+    group by 1, 2, 3
 ),
 
 states as (
@@ -132,9 +155,12 @@ states as (
         max(case when orders > 0 then point_date end) over (
             partition by customer_id order by {{ day_number }} rows unbounded preceding
         ) as last_order_date,
-        max(case when interacted > 0 then point_date end) over (
+        max(case when run_start > 0 then point_date end) over (
             partition by customer_id order by {{ day_number }} rows unbounded preceding
-        ) as last_interaction_date,
+        ) as last_run_start,
+        max(case when run_end > 0 then point_date end) over (
+            partition by customer_id order by {{ day_number }} rows unbounded preceding
+        ) as last_run_end,
         sum(orders) over (
             partition by customer_id order by {{ day_number }}
             range between {{ var('lifecycle_loyal_window_days') - 1 }} preceding
@@ -145,9 +171,20 @@ states as (
 
 staged as (
     select
-        *,
+        customer_id,
+        point_date,
         {{ lifecycle_stage() }} as lifecycle_stage
-    from states
+    from (
+        select
+            *,
+            case
+                when last_run_start is null then null
+                -- inside a run: less than `gap` days after the last interaction
+                when last_run_end is null or last_run_start > last_run_end then point_date
+                else last_run_end
+            end as last_interaction_date
+        from states
+    ) as with_interaction
 ),
 
 with_prior as (
@@ -163,10 +200,7 @@ final as (
         customer_id,
         lifecycle_stage,
         previous_stage,
-        loyal_window_orders,
-        point_date as stage_entered_date,
-        last_order_date,
-        last_interaction_date
+        point_date as stage_entered_date
     from with_prior
     where previous_stage is null or previous_stage != lifecycle_stage
 )

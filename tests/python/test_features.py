@@ -188,3 +188,108 @@ def test_the_as_of_date_is_written_into_the_marts_as_a_literal(generated):
         assert "select max(activity_date) from" not in sql, mart  # no as-of subquery
     assert generated.scalar("select count(distinct as_of_date) from marts.user_engagement "
                             "where as_of_date = ?", [latest]) == 1
+
+
+def _project_vars() -> dict:
+    import yaml
+
+    from .conftest import PROJECT
+    return yaml.safe_load((PROJECT / "dbt_project.yml").read_text())["vars"]
+
+
+def _lifecycle_day_by_day(customers: pd.DataFrame, days: pd.DataFrame,
+                          as_of: pd.Timestamp, v: dict) -> pd.DataFrame:
+    """The lifecycle rules (macros/features/user_lifecycle.sql) evaluated on every day
+    from first seen to the as-of date, in plain Python: the current stage, the stage
+    before it and the first day of its latest run."""
+    one_day = pd.Timedelta(days=1)
+    by_customer = {c: g for c, g in days.groupby("customer_id")}
+    rows = []
+    for c in customers.itertuples(index=False):
+        d = by_customer.get(c.customer_id, days.iloc[:0])
+        order_days = sorted(d.loc[d.orders > 0, "activity_date"])
+        orders_on = dict(zip(d.activity_date, d.orders))
+        interaction_days = sorted(d.loc[d.interacted, "activity_date"])
+        unsubscribe_days = sorted(d.loc[d.unsubscribed, "activity_date"])
+        signup, crm_unsub = c.signup_date, c.crm_unsubscribed_date
+        stages = []
+        day = c.first_seen_date
+        while day <= as_of:
+            unsub_date = min([x for x in [crm_unsub] if pd.notna(x)]
+                             + [x for x in unsubscribe_days if x <= day], default=None)
+            last_order = max((x for x in order_days if x <= day), default=None)
+            last_interaction = max((x for x in interaction_days if x <= day), default=None)
+            loyal = sum(orders_on[x] for x in order_days
+                        if day - pd.Timedelta(days=v["lifecycle_loyal_window_days"] - 1)
+                        <= x <= day)
+            since_signup = (day - signup).days if pd.notna(signup) else None
+            since_order = (day - last_order).days if last_order is not None else None
+            seen = max([x for x in (last_interaction, signup) if x is not None and pd.notna(x)],
+                       default=None)
+            if unsub_date is not None and unsub_date <= day:
+                stage = "unsubscribed"
+            elif since_signup is not None and since_signup <= v["lifecycle_new_days"]:
+                stage = "new"
+            elif loyal >= v["lifecycle_loyal_orders"]:
+                stage = "loyal"
+            elif since_order is not None and since_order <= v["lifecycle_active_days"]:
+                stage = "active"
+            elif since_order is not None and since_order > v["lifecycle_churned_days"]:
+                stage = "churned"
+            elif seen is not None and (day - seen).days >= v["lifecycle_lapsed_days"]:
+                stage = "lapsed"
+            elif last_order is not None:
+                stage = "at_risk"
+            else:
+                stage = "active"
+            stages.append((day, stage))
+            day += one_day
+        if not stages:
+            continue
+        entered, previous = stages[0][0], None
+        for (_, before), (day, stage) in zip(stages, stages[1:]):
+            if stage != before:
+                entered, previous = day, before
+        rows.append((c.customer_id, stages[-1][1], previous, entered))
+    return pd.DataFrame(rows, columns=["customer_id", "lifecycle_stage", "previous_stage",
+                                       "stage_entered_date"])
+
+
+def test_lifecycle_equals_the_rules_evaluated_on_every_day(generated):
+    """int_lifecycle_current evaluates the rules only on the days a stage can change;
+    the stage, the stage before and the entry day must be those of a day-by-day walk."""
+    con = duckdb.connect(str(generated.db), read_only=True)
+    try:
+        built = con.execute("""
+            select customer_id, lifecycle_stage, previous_stage, stage_entered_date,
+                _as_of_date from intermediate.int_lifecycle_current""").df()
+        as_of = pd.Timestamp(built._as_of_date.iloc[0])
+        customers = con.execute("""
+            select customer_id, cast(signed_up_at as date) as signup_date,
+                cast(unsubscribed_at as date) as crm_unsubscribed_date, first_seen_date
+            from intermediate.int_customers_unified
+            where first_seen_date <= ?""", [as_of.date()]).df()
+        days = con.execute("""
+            select customer_id, activity_date, orders,
+                messages_opened + messages_clicked + sessions + orders > 0 as interacted,
+                unsubscribes + spam_complaints > 0 as unsubscribed
+            from intermediate.int_customer_activity_daily
+            where activity_date <= ?""", [as_of.date()]).df()
+    finally:
+        con.close()
+    for frame, columns in ((customers, ["signup_date", "crm_unsubscribed_date",
+                                        "first_seen_date"]), (days, ["activity_date"])):
+        for col in columns:
+            frame[col] = pd.to_datetime(frame[col])
+    expected = _lifecycle_day_by_day(customers, days, as_of, _project_vars())
+    built = built.drop(columns="_as_of_date")
+    built["stage_entered_date"] = pd.to_datetime(built.stage_entered_date)
+    assert len(expected) > 1000 and expected.previous_stage.notna().sum() > 300
+    assert set(expected.lifecycle_stage) >= {"new", "active", "lapsed", "at_risk"}
+    merged = expected.merge(built, on="customer_id", how="outer", suffixes=("", "_built"),
+                            indicator=True)
+    assert (merged._merge == "both").all(), merged[merged._merge != "both"].head()
+    for col in ["lifecycle_stage", "previous_stage", "stage_entered_date"]:
+        differ = merged[~((merged[col] == merged[col + "_built"])
+                          | (merged[col].isna() & merged[col + "_built"].isna()))]
+        assert differ.empty, (col, len(differ), differ.head(10).to_dict("records"))
