@@ -208,7 +208,7 @@ def _lifecycle_day_by_day(customers: pd.DataFrame, days: pd.DataFrame,
     for c in customers.itertuples(index=False):
         d = by_customer.get(c.customer_id, days.iloc[:0])
         order_days = sorted(d.loc[d.orders > 0, "activity_date"])
-        orders_on = dict(zip(d.activity_date, d.orders))
+        orders_on = dict(zip(d.activity_date, d.orders, strict=True))
         interaction_days = sorted(d.loc[d.interacted, "activity_date"])
         unsubscribe_days = sorted(d.loc[d.unsubscribed, "activity_date"])
         signup, crm_unsub = c.signup_date, c.crm_unsubscribed_date
@@ -247,7 +247,7 @@ def _lifecycle_day_by_day(customers: pd.DataFrame, days: pd.DataFrame,
         if not stages:
             continue
         entered, previous = stages[0][0], None
-        for (_, before), (day, stage) in zip(stages, stages[1:]):
+        for (_, before), (day, stage) in zip(stages, stages[1:], strict=False):
             if stage != before:
                 entered, previous = day, before
         rows.append((c.customer_id, stages[-1][1], previous, entered))
