@@ -76,7 +76,7 @@
 
 
 {#- CTE `touched`: the customers to recompute on this run (empty on a full build, where
-    nothing is filtered). Use with `only_touched()` in every input and
+    nothing is filtered). Use with `touched_join()` in every input and
     `touched_tombstones()` in the keys. -#}
 {% macro touched_customers_cte(full_recompute) -%}
     {%- set since = customer_watermark() %}
@@ -125,13 +125,16 @@ touched as (
 {%- endmacro %}
 
 
-{#- A filter for an input CTE: only the touched customers (nothing on a full build or
-    a full recompute). -#}
-{% macro only_touched(full_recompute, column='customer_id', key='customer_id') -%}
+{#- Keeps an input's rows of the touched keys: `select input_rows.* from <input> as
+    input_rows {{ touched_join(full_recompute, 'input_rows') }} where ...`; nothing on
+    a full build or a full recompute. A join on the distinct touched keys, not
+    `column in (select key from touched)`: DuckDB may build that semi join's hash table
+    on the large input instead of the few touched keys (the identity map at 100M next
+    day: 14 s against 0.6 s). -#}
+{% macro touched_join(full_recompute, relation, column='customer_id', key='customer_id') -%}
     {%- if is_incremental() and not full_recompute -%}
-    {{ column }} in (select {{ key }} from touched)
-    {%- else -%}
-    true
+    inner join (select distinct {{ key }} as touched_key from touched) as touched_keys
+        on {{ relation }}.{{ column }} = touched_keys.touched_key
     {%- endif -%}
 {%- endmacro %}
 

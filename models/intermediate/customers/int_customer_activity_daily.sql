@@ -44,23 +44,24 @@ with {{ new_web_day_events_ctes(first_day) }},
 with {{ touched_customers_cte(full_recompute) }},
 
 orders as (
-    select * from {{ ref('stg_shop__orders') }}
-    where {{ only_touched(full_recompute) }}
+    select input_rows.* from {{ ref('stg_shop__orders') }} as input_rows
+    {{ touched_join(full_recompute, 'input_rows') }}
 ),
 
 messages as (
-    select * from {{ ref('int_email_messages') }}
-    where {{ only_touched(full_recompute) }}
+    select input_rows.* from {{ ref('int_email_messages') }} as input_rows
+    {{ touched_join(full_recompute, 'input_rows') }}
 ),
 
 email_events as (
-    select * from {{ ref('stg_esp__email_events') }}
-    where {{ only_touched(full_recompute) }}
+    select input_rows.* from {{ ref('stg_esp__email_events') }} as input_rows
+    {{ touched_join(full_recompute, 'input_rows') }}
 ),
 
 web_events as (
-    select * from {{ ref('int_events_stitched') }}
-    where customer_id is not null and {{ only_touched(full_recompute) }}
+    select input_rows.* from {{ ref('int_events_stitched') }} as input_rows
+    {{ touched_join(full_recompute, 'input_rows') }}
+    where input_rows.customer_id is not null
 ),
 {%- endif %}
 
@@ -90,6 +91,22 @@ web_events as (
 {%- if name == 'messages_opened' %}{% do message_first_day.update({'last_open_at': 'case when ' ~ on_first_day ~ ' then ' ~ column ~ ' end'}) %}{% endif %}
 {%- if name == 'messages_clicked' %}{% do message_first_day.update({'last_click_at': 'case when ' ~ on_first_day ~ ' then ' ~ column ~ ' end'}) %}{% endif %}
 {%- endfor %}
+
+{%- if not new_web_only %}
+
+-- the messages with something on a later day than their first event (about one in
+-- five at 100M events), for the later-day rows below. Measured at 100M: the model
+-- 196 -> 167 s. (One row per message and kind of event from a cross join instead made
+-- DuckDB lose the statistics that let it sum into 64 bits: 189 s, 10 GB more spilled.)
+later_messages as (
+    select * from messages
+    where greatest(
+        {%- for column, _ in message_counts %}
+        cast({{ column }} as date){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) > cast(first_event_at as date)
+),
+{%- endif %}
 
 -- per web session and day first (a plain aggregation, unlike count(distinct))
 web_sessions as (
@@ -170,7 +187,7 @@ day_rows as (
         {{ activity_day_row('customer_id', column, dict([(name, 'cast(1 as bigint)')]
             + ([('last_open_at', column)] if name == 'messages_opened' else [])
             + ([('last_click_at', column)] if name == 'messages_clicked' else [])) ) }}
-    from messages
+    from later_messages
     where cast({{ column }} as date) > cast(first_event_at as date)
     {%- endfor %}
     union all

@@ -30,15 +30,16 @@ with {{ new_web_day_events_ctes(first_day, 'stitched.category is not null') }},
 with {{ touched_customers_cte(full_recompute) }},
 
 web_events as (
-    select * from {{ ref('int_events_stitched') }}
-    where customer_id is not null and category is not null
-        and {{ only_touched(full_recompute) }}
+    select input_rows.* from {{ ref('int_events_stitched') }} as input_rows
+    {{ touched_join(full_recompute, 'input_rows') }}
+    where input_rows.customer_id is not null and input_rows.category is not null
 ),
 
 orders as (
-    select * from {{ ref('stg_shop__orders') }}
-    where category is not null and order_status in ('completed', 'refunded')
-        and {{ only_touched(full_recompute) }}
+    select input_rows.* from {{ ref('stg_shop__orders') }} as input_rows
+    {{ touched_join(full_recompute, 'input_rows') }}
+    where input_rows.category is not null
+        and input_rows.order_status in ('completed', 'refunded')
 ),
 {%- endif %}
 

@@ -45,10 +45,11 @@ touched as (
 
 categories as (
     select
-        *,
-        max(activity_date) over (partition by customer_id) as score_date
-    from {{ ref('int_customer_category_daily') }}
-    where {{ only_touched(full_recompute) }}
+        input_rows.*,
+        max(input_rows.activity_date) over (partition by input_rows.customer_id)
+            as score_date
+    from {{ ref('int_customer_category_daily') }} as input_rows
+    {{ touched_join(full_recompute, 'input_rows') }}
 ),
 
 {{ favourite_category_ctes('categories', 'score_date', keep=['score_date']) }},

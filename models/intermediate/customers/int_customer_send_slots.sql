@@ -29,12 +29,13 @@
 with {{ touched_customers_cte(full_recompute) }},
 
 messages as (
-    select customer_id, first_opened_at, first_clicked_at
-    from {{ ref('int_email_messages') }}
+    select input_rows.customer_id, input_rows.first_opened_at, input_rows.first_clicked_at
+    from {{ ref('int_email_messages') }} as input_rows
     {%- if new_web_only %}
     where 1 = 0  -- no message changed: nothing to redo
     {%- else %}
-    where customer_id is not null and {{ only_touched(full_recompute) }}
+    {{ touched_join(full_recompute, 'input_rows') }}
+    where input_rows.customer_id is not null
     {%- endif %}
 ),
 

@@ -52,8 +52,8 @@ events as (
     where _staged_at <= {{ since }}
         and anonymous_id in (select anonymous_id from restitched_ids)
     {%- else %}
-    select * from {{ ref('stg_web__events') }}
-    where {{ only_touched(full_recompute, 'event_id', 'event_id') }}
+    select input_rows.* from {{ ref('stg_web__events') }} as input_rows
+    {{ touched_join(full_recompute, 'input_rows', 'event_id', 'event_id') }}
     {%- endif %}
 ),
 
