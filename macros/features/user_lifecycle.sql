@@ -51,7 +51,7 @@
       day + lifecycle_lapsed_days). Between a run's start and end every interaction is
       less than lifecycle_lapsed_days after the one before, so the customer is not
       lapsed there and the stage cannot change on the days left out. At 100M events
-      that leaves about a third of the days (85M -> 30M) to sort and window.
+      that leaves half of the days (85M -> 43M) to sort and window.
     Inside a run the last interaction day is therefore not known exactly; the point's
     own day stands in for it (it is less than lifecycle_lapsed_days after the real one,
     which is all the lapsed rule asks). After a run's end it is exactly the end.
