@@ -263,8 +263,8 @@ from {{ current_stage }}
 
 {#- Customers whose stage may have changed between the as-of dates `after` (excluded)
     and `upto` without new data: a day in that range that is an activity day or a day a
-    threshold is crossed (the candidate days of lifecycle_changes_as_of), or the day
-    they became known. -#}
+    threshold is crossed (every interaction's day + 60, more days than
+    lifecycle_changes_as_of evaluates), or the day they became known. -#}
 {% macro lifecycle_due_customers(after, upto) -%}
     {%- set within = "between " ~ dbt.dateadd('day', 1, after) ~ " and " ~ upto -%}
     select customer_id from {{ ref('int_customer_activity_daily') }}
