@@ -46,8 +46,10 @@ class StepFailed(Exception):
 
 def run_step(name: str, cmd: list[str], env: dict | None = None, log: Path | None = None
              ) -> dict:
-    """Run cmd in a child process; wall seconds, the child's peak RSS (MB) and the MB it
-    read from and wrote to disk (not counting what the page cache served)."""
+    """Run cmd in a child process; wall seconds, the child's peak RSS (MB), its CPU
+    seconds (user + system; `cpu_busy`: their share of wall time x cores, 1.0 when every
+    core was busy the whole step) and the MB it read from and wrote to disk (not counting
+    what the page cache served)."""
     start = time.perf_counter()
     out = open(log, "a") if log else subprocess.DEVNULL  # noqa: SIM115
     # measured through measure.py: started from here, the step's ru_maxrss would
@@ -71,7 +73,11 @@ def run_step(name: str, cmd: list[str], env: dict | None = None, log: Path | Non
               "peak_rss_mb": round(peak_mb, 1), "exit_code": code,
               "disk_read_mb": round(usage.get("disk_read_bytes", 0) / 2**20, 1),
               "disk_written_mb": round(usage.get("disk_written_bytes", 0) / 2**20, 1)}
-    print(f"  {name:<22} {seconds:8.1f} s  {peak_mb:8.0f} MB  rc={code}  disk read "
+    cpu = usage.get("cpu_user_seconds", 0) + usage.get("cpu_system_seconds", 0)
+    result["cpu_seconds"] = round(cpu, 1)
+    result["cpu_busy"] = round(cpu / (seconds * (os.cpu_count() or 1)), 2) if seconds else None
+    print(f"  {name:<22} {seconds:8.1f} s  {peak_mb:8.0f} MB  rc={code}  cpu {cpu:.0f} s "
+          f"({result['cpu_busy']:.0%} of the cores)  disk read "
           f"{result['disk_read_mb']:.0f} MB, written {result['disk_written_mb']:.0f} MB",
           flush=True)
     if code != 0:

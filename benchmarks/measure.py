@@ -1,6 +1,5 @@
 """Run a command and write its wall-clock-free resource usage (peak RSS, exit code,
-bytes read from and written to disk) to
-a JSON file: `python measure.py OUT.json CMD...`.
+CPU seconds, bytes read from and written to disk) to a JSON file: `python measure.py OUT.json CMD...`.
 
 Why a separate process: Linux carries a process's memory high-water mark across exec
 into the new program's ru_maxrss. A step started straight from the benchmark would
@@ -32,7 +31,11 @@ def main() -> int:
         # units: at 100M the warehouse outgrows the page cache and reads hit the disk
         json.dump({"peak_rss_kb": usage.ru_maxrss, "exit_code": code,
                    "disk_read_bytes": usage.ru_inblock * 512,
-                   "disk_written_bytes": usage.ru_oublock * 512}, f)
+                   "disk_written_bytes": usage.ru_oublock * 512,
+                   # CPU time of the step and its children: with the wall time it shows
+                   # whether the step kept the cores busy or waited (on disk, on one thread)
+                   "cpu_user_seconds": round(usage.ru_utime, 2),
+                   "cpu_system_seconds": round(usage.ru_stime, 2)}, f)
     return code if code >= 0 else 128 - code
 
 

@@ -134,3 +134,15 @@ def test_a_step_records_what_it_wrote_to_disk(tmp_path):
     assert step["disk_read_mb"] >= 0
     quiet = bench.run_step("quiet", [sys.executable, "-c", "pass"])
     assert quiet["disk_written_mb"] < 5, quiet
+
+
+def test_a_step_records_its_cpu_time_not_its_sleep(tmp_path):
+    """cpu_seconds counts what the step computed (user + system), not its wall time:
+    a spinning step shows about its run time, a sleeping one about nothing."""
+    spin = ("import time; end = time.process_time() + 1.5\n"
+            "while time.process_time() < end: pass")
+    busy = bench.run_step("spin", [sys.executable, "-c", spin])
+    assert busy["cpu_seconds"] >= 1.4, busy
+    idle = bench.run_step("sleep", [sys.executable, "-c", "import time; time.sleep(1.5)"])
+    assert idle["cpu_seconds"] < 0.8, idle
+    assert idle["cpu_busy"] < busy["cpu_busy"], (idle, busy)
