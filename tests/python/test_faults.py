@@ -483,8 +483,9 @@ def test_a_duplicate_fails_the_uniqueness_test_until_it_is_gone(generated, tmp_p
 def test_a_duplicate_fails_the_uniqueness_test_when_most_rows_are_untested(
         generated, tmp_path):
     """With most rows changed since the last passing whole build (a first or full
-    build) the test takes its other plan, grouping a hash of the key: a duplicate
-    still fails it, on a one-column key and on a combination."""
+    build) the test takes its other plans: a hash of the key (event ids), bitmaps of
+    the row numbers per file (staged rows' file and row). A duplicate still fails both;
+    a row numbered 65,536 past another (the same bit of the next block) is no duplicate."""
     db = tmp_path / "w.duckdb"
     shutil.copy(generated.db, db)
     con = duckdb.connect(str(db))
@@ -496,6 +497,10 @@ def test_a_duplicate_fails_the_uniqueness_test_when_most_rows_are_untested(
     con.execute("""
         insert into staging.base_web__events
         select * from staging.base_web__events limit 2""")
+    con.execute("""
+        insert into staging.base_web__events
+        select * replace (_source_row + 65536 as _source_row) from staging.base_web__events
+        where _source_row < 10 limit 3""")
     con.close()
     tests = ["unique_since_tested_int_events_stitched__built_at__event_id",
              "unique_since_tested_base_web__events__source_file___source_row"]
@@ -505,3 +510,5 @@ def test_a_duplicate_fails_the_uniqueness_test_when_most_rows_are_untested(
     assert f"FAIL 2 {tests[1]}" in proc.stdout, proc.stdout[-3000:]
     compiled = list((tmp_path / "target").rglob(f"{tests[0]}.sql"))
     assert compiled and "repeated_hashes" in compiled[0].read_text()
+    compiled = list((tmp_path / "target").rglob(f"{tests[1]}.sql"))
+    assert compiled and "bitstring_agg" in compiled[0].read_text()
