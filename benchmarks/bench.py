@@ -429,7 +429,10 @@ def main(argv: list[str] | None = None) -> int:
     run = {"started_at": started.isoformat(timespec="seconds"),
            "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                       f"{_memory_gb():.0f} GB RAM, Python {platform.python_version()}",
-           "threads": args.threads, "memory_limit": args.memory_limit, "sizes": []}
+           "threads": args.threads, "memory_limit": args.memory_limit,
+           # dbt's own concurrency (models at once), from the environment as the build
+           # reads it (profiles.yml)
+           "dbt_threads": int(os.environ.get("CS_DBT_THREADS", "2")), "sizes": []}
     failed = False
     for size in sizes:
         record = {"label": args.label_for(size), "events": size, "steps": {}}
