@@ -1,5 +1,6 @@
 """Run a command and write its wall-clock-free resource usage (peak RSS, exit code,
-CPU seconds, bytes read from and written to disk) to a JSON file: `python measure.py OUT.json CMD...`.
+CPU seconds, bytes read from and written to disk) to a JSON file:
+`python measure.py OUT.json CMD...`.
 
 Why a separate process: Linux carries a process's memory high-water mark across exec
 into the new program's ru_maxrss. A step started straight from the benchmark would
