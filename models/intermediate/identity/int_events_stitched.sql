@@ -47,10 +47,13 @@ events as (
     select * from {{ ref('stg_web__events') }}
     where _staged_at > {{ since }}
     union all
-    -- ... and the older events of the restitched ids
-    select * from {{ ref('stg_web__events') }}
-    where _staged_at <= {{ since }}
-        and anonymous_id in (select anonymous_id from restitched_ids)
+    -- ... and the older events of the restitched ids (a join on the distinct ids, as
+    -- touched_join does: not `anonymous_id in (select ...)`, whose hash table DuckDB
+    -- may build on the large side)
+    select older.* from {{ ref('stg_web__events') }} as older
+    inner join (select distinct anonymous_id as restitched_id from restitched_ids) as ids
+        on older.anonymous_id = ids.restitched_id
+    where older._staged_at <= {{ since }}
     {%- else %}
     select input_rows.* from {{ ref('stg_web__events') }} as input_rows
     {{ touched_join(full_recompute, 'input_rows', 'event_id', 'event_id') }}
