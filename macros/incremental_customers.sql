@@ -215,7 +215,7 @@ touched as (
                 where _staged_at > {{ since }})
             and {{ only_new_web_rows_since(since) }}
             and not exists (
-                select 1 from {{ ref('int_events_stitched') }} as stitched
+                select 1 from {{ ref('int_anonymous_events_stitched') }} as stitched
                 where stitched._built_at > {{ since }}
                     and not exists (
                         select 1 from {{ ref('base_web__events') }} as staged

@@ -353,20 +353,25 @@ def test_incremental_staging_equals_a_full_refresh_after_new_and_changed_files(
     # there beside those of this run
     assert all(first > 0 and 0 < last < total
                for first, last, total in _build_time_rows(db).values()), _build_time_rows(db)
-    # the stitched events redone: the new ones and those of the two ids that moved, not
-    # every event of every anonymous id with a new row
+    # the anonymous events redone: the new ones and those of the two ids that moved,
+    # not every anonymous event of every id with a new row
     con = duckdb.connect(str(db), read_only=True)
-    redone, widened = con.execute("""
+    redone, new, widened = con.execute("""
+        with newest as (
+            select * from staging.base_web__events
+            where _staged_at = (select max(_staged_at) from staging.base_web__events)
+        )
         select
-            (select count(*) from intermediate.int_events_stitched
+            (select count(*) from intermediate.int_anonymous_events_stitched
              where _built_at = (select max(_built_at)
-                                from intermediate.int_events_stitched)),
-            (select count(*) from staging.stg_web__events where anonymous_id in (
-                select anonymous_id from staging.base_web__events
-                where _staged_at = (select max(_staged_at)
-                                    from staging.base_web__events)))""").fetchone()
+                                from intermediate.int_anonymous_events_stitched)),
+            (select count(*) from newest
+             where _row_status = 'staged' and customer_id is null),
+            (select count(*) from staging.stg_web__events
+             where customer_id is null
+                and anonymous_id in (select anonymous_id from newest))""").fetchone()
     con.close()
-    assert 0 < redone < widened / 2, (redone, widened)
+    assert 0 < new < redone < widened, (new, redone, widened)
     # step 2: the CRM learns CNEW1; late.csv is re-landed with two rows only
     crm = landing / "customers" / "new.csv"
     header = next(iter(sorted((landing / "customers").glob("*.csv")))).read_text() \
@@ -461,8 +466,9 @@ def test_a_duplicate_fails_the_uniqueness_test_until_it_is_gone(generated, tmp_p
     shutil.copy(generated.db, db)
     con = duckdb.connect(str(db))
     con.execute("""
-        insert into intermediate.int_events_stitched
-        select * replace (now() as _built_at) from intermediate.int_events_stitched
+        insert into intermediate.int_anonymous_events_stitched
+        select * replace (now() as _built_at)
+        from intermediate.int_anonymous_events_stitched
         where customer_id is not null limit 1""")
     con.close()
     for _ in range(2):
@@ -473,8 +479,8 @@ def test_a_duplicate_fails_the_uniqueness_test_until_it_is_gone(generated, tmp_p
             proc.stdout[-3000:]
     con = duckdb.connect(str(db))
     con.execute("""
-        delete from intermediate.int_events_stitched where rowid in (
-            select max(rowid) from intermediate.int_events_stitched
+        delete from intermediate.int_anonymous_events_stitched where rowid in (
+            select max(rowid) from intermediate.int_anonymous_events_stitched
             group by event_id having count(*) > 1)""")
     con.close()
     run_dbt(db, tmp_path, "build")
@@ -491,8 +497,8 @@ def test_a_duplicate_fails_the_uniqueness_test_when_most_rows_are_untested(
     con = duckdb.connect(str(db))
     con.execute("delete from quality.dbt_invocations")  # nothing tested yet
     con.execute("""
-        insert into intermediate.int_events_stitched
-        select * from intermediate.int_events_stitched
+        insert into intermediate.int_anonymous_events_stitched
+        select * from intermediate.int_anonymous_events_stitched
         where customer_id is not null limit 1""")
     con.execute("""
         insert into staging.base_web__events

@@ -27,6 +27,7 @@
 -- depends_on: {{ ref('int_events_stitched') }}
 -- depends_on: {{ ref('base_esp__email_events') }}
 -- depends_on: {{ ref('base_shop__orders') }}
+-- depends_on: {{ ref('int_anonymous_events_stitched') }}  -- only_new_web_events
 
 {%- set full_recompute = customers_need_full_recompute() %}
 {%- set new_web_only = only_new_web_events(full_recompute) %}

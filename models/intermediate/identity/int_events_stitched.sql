@@ -1,97 +1,36 @@
-{#- Web events with the customer resolved: an anonymous event gets the customer its
-    anonymous id was later (or earlier) identified as. known_at is when the business
-    could attribute the event to the customer: the event time, or for a stitched event
-    the identification time if later. Point-in-time features use known_at.
-    Incremental by event: a run recomputes the events staged since the last one and
-    every event of an anonymous id whose stitching changed (restitched_anonymous_ids),
-    plus, for an id that lost its identity, its stitched events. See the macro
-    incremental_customers. -#}
-{{ config(
-    materialized=keyed_incremental(),
-    unique_key='event_id',
-    incremental_strategy='delete+insert',
-    on_schema_change='fail',
-    post_hook="{{ delete_tombstones('event_at') }}",
-) }}
+{#- Web events with the customer resolved: an identified event keeps its own customer,
+    an anonymous one gets the customer its anonymous id was identified as
+    (int_anonymous_events_stitched). A view: the identified events (most of them) are
+    read from staging as they are, not copied into a second large table. For them
+    known_at is event_at and _built_at is when they were staged, so "built since" means
+    the same for both parts: changed since a downstream model's own build. -#}
+{{ config(materialized='view') }}
 
--- depends_on: {{ ref('base_web__events') }}
-
-{%- set full_recompute = customers_need_full_recompute(['base_web__events']) %}
-{%- set incremental_run = is_incremental() and not full_recompute %}
-{%- set since = customer_watermark() %}
-
-with {{ touched_keys_cte('event_id', full_recompute,
-                        changed_keys('base_web__events', 'event_id')) }},
-
-{%- if incremental_run %}
-
-restitched as (
-    {{ restitched_anonymous_ids(since) }}
-),
-
--- of those, ids with an identity now, and ids without one whose events were stitched
--- here (never-identified ids change no event)
-restitched_ids as (
-    select anonymous_id from restitched
-    where anonymous_id in (select anonymous_id from {{ ref('int_anonymous_ids_stitched') }})
-    union
-    select anonymous_id from restitched
-    where anonymous_id in (select anonymous_id from {{ this }} where is_stitched)
-),
-{%- endif %}
-
-events as (
-    {%- if incremental_run %}
-    -- the rows staged since (a literal watermark: old row groups are skipped; every
-    -- staged row of a touched event was staged again with it) ...
-    select * from {{ ref('stg_web__events') }}
-    where _staged_at > {{ since }}
-    union all
-    -- ... and the older events of the restitched ids (a join on the distinct ids, as
-    -- touched_join does: not `anonymous_id in (select ...)`, whose hash table DuckDB
-    -- may build on the large side)
-    select older.* from {{ ref('stg_web__events') }} as older
-    inner join (select distinct anonymous_id as restitched_id from restitched_ids) as ids
-        on older.anonymous_id = ids.restitched_id
-    where older._staged_at <= {{ since }}
-    {%- else %}
-    select input_rows.* from {{ ref('stg_web__events') }} as input_rows
-    {{ touched_join(full_recompute, 'input_rows', 'event_id', 'event_id') }}
-    {%- endif %}
-),
-
-identities as (
-    select * from {{ ref('int_anonymous_ids_stitched') }}
-),
-
-final as (
-    select
-        events.event_id,
-        coalesce(events.customer_id, identities.customer_id) as customer_id,
-        events.anonymous_id,
-        events.session_id,
-        events.product_id,
-        events.event_type,
-        events.category,
-        events.customer_id is null and identities.customer_id is not null as is_stitched,
-        events.event_at,
-        case
-            when events.customer_id is null and identities.customer_id is not null
-                then greatest(events.event_at, identities.first_identified_at)
-            else events.event_at
-        end as known_at,
-        {{ dbt.current_timestamp() }} as _built_at
-    from events
-    left join identities
-        on events.anonymous_id = identities.anonymous_id
-    {%- if is_incremental() %}
-    union all
-    -- tombstones: a touched event no longer staged replaces its old row, then the
-    -- post-hook deletes it
-    select event_id, null, null, null, null, null, null, null,
-        cast(null as timestamp), cast(null as timestamp), {{ dbt.current_timestamp() }}
-    from touched
-    {%- endif %}
-)
-
-select * from final
+select
+    event_id,
+    customer_id,
+    anonymous_id,
+    session_id,
+    product_id,
+    event_type,
+    category,
+    false as is_stitched,
+    event_at,
+    event_at as known_at,
+    _staged_at as _built_at
+from {{ ref('stg_web__events') }}
+where customer_id is not null
+union all
+select
+    event_id,
+    customer_id,
+    anonymous_id,
+    session_id,
+    product_id,
+    event_type,
+    category,
+    is_stitched,
+    event_at,
+    known_at,
+    _built_at
+from {{ ref('int_anonymous_events_stitched') }}
