@@ -8,6 +8,7 @@ import shutil
 import duckdb
 import pandas as pd
 import pytest
+import yaml
 
 from .conftest import run_dbt
 
@@ -191,8 +192,6 @@ def test_the_as_of_date_is_written_into_the_marts_as_a_literal(generated):
 
 
 def _project_vars() -> dict:
-    import yaml
-
     from .conftest import PROJECT
     return yaml.safe_load((PROJECT / "dbt_project.yml").read_text())["vars"]
 
@@ -255,10 +254,28 @@ def _lifecycle_day_by_day(customers: pd.DataFrame, days: pd.DataFrame,
                                        "stage_entered_date"])
 
 
-def test_lifecycle_equals_the_rules_evaluated_on_every_day(generated):
+# 180 days of data cannot show `churned` (no order for more than 180 days) at the
+# project's thresholds: the second case rebuilds lifecycle with a 100-day threshold
+LIFECYCLE_CASES = {
+    "project_vars": ({}, {"new", "active", "lapsed", "at_risk"}),
+    "churned_after_100_days": ({"lifecycle_churned_days": 100},
+                               {"new", "active", "lapsed", "at_risk", "churned"}),
+}
+
+
+@pytest.mark.parametrize("case", LIFECYCLE_CASES)
+def test_lifecycle_equals_the_rules_evaluated_on_every_day(generated, tmp_path, case):
     """int_lifecycle_current evaluates the rules only on the days a stage can change;
-    the stage, the stage before and the entry day must be those of a day-by-day walk."""
-    con = duckdb.connect(str(generated.db), read_only=True)
+    the stage, the stage before and the entry day must be those of a day-by-day walk,
+    with every stage the thresholds allow occurring."""
+    overrides, stages = LIFECYCLE_CASES[case]
+    db = generated.db
+    if overrides:
+        db = tmp_path / "w.duckdb"
+        shutil.copy(generated.db, db)
+        run_dbt(db, tmp_path, "run", "--select", "int_lifecycle_current", "--full-refresh",
+                "--vars", yaml.safe_dump(overrides, default_flow_style=True).strip())
+    con = duckdb.connect(str(db), read_only=True)
     try:
         built = con.execute("""
             select customer_id, lifecycle_stage, previous_stage, stage_entered_date,
@@ -281,11 +298,12 @@ def test_lifecycle_equals_the_rules_evaluated_on_every_day(generated):
                                         "first_seen_date"]), (days, ["activity_date"])):
         for col in columns:
             frame[col] = pd.to_datetime(frame[col])
-    expected = _lifecycle_day_by_day(customers, days, as_of, _project_vars())
+    expected = _lifecycle_day_by_day(customers, days, as_of,
+                                     {**_project_vars(), **overrides})
     built = built.drop(columns="_as_of_date")
     built["stage_entered_date"] = pd.to_datetime(built.stage_entered_date)
     assert len(expected) > 1000 and expected.previous_stage.notna().sum() > 300
-    assert set(expected.lifecycle_stage) >= {"new", "active", "lapsed", "at_risk"}
+    assert set(expected.lifecycle_stage) >= stages, expected.lifecycle_stage.value_counts()
     merged = expected.merge(built, on="customer_id", how="outer", suffixes=("", "_built"),
                             indicator=True)
     assert (merged._merge == "both").all(), merged[merged._merge != "both"].head()
