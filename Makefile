@@ -81,8 +81,8 @@ browser:
 # make bench SIZES=1M,10M   (100M on demand: SIZES=100M; about 2 hours and 40 GB of disk)
 SIZES ?= 1M,10M
 BENCH_ARGS ?=
-# BENCH_ARGS passes options, e.g. BENCH_ARGS=--builds-only (time land and the builds,
-# reuse the newest bare/capped/pandas measurements of the same size)
+# BENCH_ARGS passes options, e.g. BENCH_ARGS=--builds-only (time the bare query, land
+# and the builds; reuse the newest capped/pandas measurements of the same size)
 bench: install
 	$(BIN)/python benchmarks/bench.py --sizes $(SIZES) $(BENCH_ARGS)
 
