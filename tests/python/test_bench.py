@@ -62,6 +62,26 @@ def test_a_failed_size_keeps_what_was_measured(tmp_path):
     assert "duckdb_features 400.0 s / 6000 MB" in text
 
 
+def test_the_table_gives_the_full_build_and_dbt_alone_against_the_bare_query(tmp_path):
+    import json
+
+    def step(seconds):
+        return {"seconds": seconds, "peak_rss_mb": 1024.0}
+
+    steps = {"duckdb_features": step(100.0), "land": step(250.0), "dbt_build": step(1000.0)}
+    summary = {"events": 10**8, "customers": 2_777_777, "full_build_seconds": 1250.0,
+               "incremental_seconds": 150.0, "full_build_vs_bare": 12.5,
+               "incremental_vs_bare": 1.5, "full_build_peak_rss_mb": 6144.0,
+               "capped_memory_limit": "1GB"}  # no dbt_build_vs_bare: an older run's JSON
+    (tmp_path / "bench-20260101T000000Z.json").write_text(json.dumps({
+        "finished_at": "2026-01-01T00:00:00+00:00", "machine": "m", "threads": 2,
+        "memory_limit": "5GB",
+        "sizes": [{"label": "100M", "events": 10**8, "steps": steps, "summary": summary}]}))
+    text = bench.markdown(bench.newest_per_size(tmp_path))
+    assert "full / bare (dbt alone)" in text
+    assert "| 12.5x (10.0x) | 1.5x |" in text
+
+
 def test_builds_only_reuses_the_newest_capped_and_pandas_steps_of_that_size(tmp_path):
     import json
 
