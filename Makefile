@@ -95,4 +95,4 @@ report: install
 	$(BIN)/cseg report --out $(REPORT)
 
 clean:
-	rm -rf target logs warehouse.duckdb warehouse.duckdb.wal .duckdb_tmp
+	rm -rf target logs warehouse.duckdb warehouse.duckdb.wal warehouse_landed .duckdb_tmp

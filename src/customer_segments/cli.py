@@ -25,7 +25,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_land(args: argparse.Namespace) -> int:
-    from .land import LandingError, land
+    from .land import LandingError, copy_parquet_rows_into_tables, land
 
     try:
         report = land(Path(args.landing_dir), Path(args.db))
@@ -33,6 +33,9 @@ def _cmd_land(args: argparse.Namespace) -> int:
         print(f"landing failed: {exc}", file=sys.stderr)
         return 2
     print(report.summary())
+    if getattr(args, "copy_parquet_rows", False):
+        copied = copy_parquet_rows_into_tables(Path(args.db))
+        print(f"copied {copied:,} row(s) of Parquet files into the raw tables")
     return 0
 
 
@@ -141,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=text)
         p.add_argument("--landing-dir", default=str(config.landing_dir()))
         p.add_argument("--db", default=str(config.db_path()))
+        p.add_argument("--copy-parquet-rows", action="store_true",
+                       help="copy Parquet files' rows into the raw tables instead of keeping "
+                       "the files (in <warehouse>_landed/) for raw.* to read: a "
+                       "self-contained .duckdb file, slower to land")
         if name == "build":
             p.add_argument("dbt_args", nargs=argparse.REMAINDER,
                            help="passed to dbt build (e.g. --select staging)")

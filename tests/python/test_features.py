@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from customer_segments.land import copy_parquet_rows_into_tables
+
 from .conftest import run_dbt
 
 pytestmark = pytest.mark.dbt
@@ -121,21 +123,23 @@ def test_features_as_of_a_past_date_ignore_everything_after_it(generated, tmp_pa
     before = snapshot()
     end = f"timestamp '{cutoff}' + interval 1 day"
     after_cutoff = "timezone('UTC', try_cast({} as timestamptz)) >= " + end
+    # the Parquet files' rows into the raw tables, to rewrite them in place
+    assert copy_parquet_rows_into_tables(db) > 1000
     con = duckdb.connect(str(db))
     con.execute("set TimeZone = 'UTC'")
     changed = 0
     for sql in (
-        f"update raw.events set event_type = 'add_to_cart', category = 'toys' "
+        f"update raw._events_rows set event_type = 'add_to_cart', category = 'toys' "
         f"where {after_cutoff.format('event_at')}",
-        f"update raw.orders set revenue = '9999.00', status = 'refunded', "
+        f"update raw._orders_rows set revenue = '9999.00', status = 'refunded', "
         f"updated_at = ordered_at where {after_cutoff.format('ordered_at')}",
-        f"update raw.orders set status = 'completed' where {after_cutoff.format('updated_at')} "
-        f"and not {after_cutoff.format('ordered_at')}",
-        f"update raw.email_events set event_type = 'click', user_agent = 'human' "
+        f"update raw._orders_rows set status = 'completed' "
+        f"where {after_cutoff.format('updated_at')} and not {after_cutoff.format('ordered_at')}",
+        f"update raw._email_events_rows set event_type = 'click', user_agent = 'human' "
         f"where {after_cutoff.format('event_at')}",
-        f"delete from raw.events where {after_cutoff.format('event_at')} "
+        f"delete from raw._events_rows where {after_cutoff.format('event_at')} "
         "and hash(event_id) % 10 < 3",
-        f"delete from raw.email_events where {after_cutoff.format('event_at')} "
+        f"delete from raw._email_events_rows where {after_cutoff.format('event_at')} "
         "and hash(email_event_id) % 10 < 3",
     ):
         changed += con.execute(sql).fetchone()[0]

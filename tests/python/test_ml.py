@@ -13,6 +13,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
 from customer_segments.generate import GenerateConfig, generate
+from customer_segments.land import copy_parquet_rows_into_tables
 
 from .conftest import Build, build_landing, run_dbt
 from .oracle import oracle_churn_probability
@@ -182,12 +183,16 @@ def test_scores_ignore_everything_after_the_as_of_date(generated, tmp_path):
     before = outputs()
     end = f"timestamp '{as_of}' + interval 1 day"
     after_cutoff = "timezone('UTC', try_cast({} as timestamptz)) >= " + end
+    # the Parquet files' rows into the raw tables, to rewrite them in place
+    assert copy_parquet_rows_into_tables(db) > 1000
     con = duckdb.connect(str(db))
     con.execute("set TimeZone = 'UTC'")
     changed = sum(con.execute(sql).fetchone()[0] for sql in (
-        f"update raw.events set event_type = 'add_to_cart' where {after_cutoff.format('event_at')}",
-        f"update raw.orders set revenue = '9999.00' where {after_cutoff.format('ordered_at')}",
-        f"update raw.email_events set event_type = 'click', user_agent = 'human' "
+        f"update raw._events_rows set event_type = 'add_to_cart' "
+        f"where {after_cutoff.format('event_at')}",
+        f"update raw._orders_rows set revenue = '9999.00' "
+        f"where {after_cutoff.format('ordered_at')}",
+        f"update raw._email_events_rows set event_type = 'click', user_agent = 'human' "
         f"where {after_cutoff.format('event_at')}",
     ))
     drop_fits(con)  # and fit again from scratch: a reused fit would hide a leak

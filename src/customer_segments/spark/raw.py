@@ -21,6 +21,8 @@ def export_raw(db: Path, out_dir: Path) -> dict[str, Path]:
     try:
         tables = [r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = ? "
+            # raw.<source> is a view over its rows table and Parquet copies: not both
+            "and not (table_name like '\\_%\\_rows' escape '\\') "
             "order by 1", [RAW_SCHEMA]).fetchall()]
         if not tables:
             raise RuntimeError(f"{db} has no {RAW_SCHEMA}.* tables: run `cseg land` first")
