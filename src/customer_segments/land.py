@@ -13,11 +13,12 @@ CSV files land row by row into `raw._<source>_rows`. Parquet files land by refer
 each is copied, as a file, into the warehouse's own folder (`<warehouse>_landed/`, beside
 the .duckdb file; the copy is immutable, so what landed stays what staging reads even if
 the landing zone changes or is emptied), every value of it is read once to check it, and
-the view `raw.<source>` reads those copies beside the rows table. Readers see one
-relation with the same columns and rows either way. Measured at 100M events: copying
-the rows into DuckDB tables took 188-310 s of a full build and 8.7 GB of the
-warehouse; DuckDB reads the Parquet copies as fast as it read the tables (staging of
-web events 175 s from Parquet, see README "Performance").
+the view `raw.<source>` reads the copies in one `read_parquet`. A source is read from its
+copies or from its rows table, never both (see `_by_reference`): a CSV file of the
+source, or rows landed before this layout, put all of it in the table. Readers see one
+relation with the same columns either way. Measured at 100M events: copying the rows
+into DuckDB tables took 188-310 s of a full build and 8.7 GB of the warehouse; DuckDB
+reads the copies about as fast as it read the tables (README "Performance").
 Consecutive Parquet files of one source with the same schema land together (one check,
 one transaction), so DuckDB reads them in parallel. Should the batch fail, it is rolled
 back and landed file by file, which names the bad file.
@@ -212,36 +213,53 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         refresh_view(con, src)
 
 
+# a copy's path: <root>/<landing time>-<batch>/<file as landed>; the view takes the
+# landing time and the file from it
+_COPY_PATH = r"/(\d{8}T\d{12})-\d+/(.+)$"
+
+
+def _copy_dir_name(landed_at: datetime, batch: int) -> str:
+    return f"{landed_at:%Y%m%dT%H%M%S%f}-{batch}"
+
+
+def _by_reference(con: duckdb.DuckDBPyConnection, src: SourceContract) -> bool:
+    """Whether the source's Parquet files land by reference: only while none of its rows
+    are in the rows table (a CSV file, or a warehouse from before). A source is read
+    either from its copies or from its table, never both: a `union all` of a
+    `read_parquet` and another scan under one hash aggregate ran out of memory at 100M
+    events and 5GB (staging's repeated-key count), where either alone did not."""
+    return con.execute(f"select count(*) = 0 from (select 1 from {rows_table(src)} limit 1)"
+                       ).fetchone()[0]
+
+
 def refresh_view(con: duckdb.DuckDBPyConnection, src: SourceContract) -> None:
-    """(Re)create the view `raw.<source>`: the rows table, and every Parquet copy the
-    manifest lists, one `read_parquet` per landed batch (its files share a schema and a
-    landing time). Each branch's `_landed_at` is a literal, so a filter on it (staging's
-    "landed since") drops the older batches unread."""
-    batches: dict[str, list[tuple[str, str, str, datetime]]] = {}
-    for rel, stored, absent, landed in con.execute(
-            f"select file_path, stored_path, missing_optional_columns, landed_at "
-            f"from {MANIFEST} where source = ? and stored_path is not null "
-            f"order by stored_path", [src.name]).fetchall():
-        batch = stored[: len(stored) - len(rel) - 1]  # <root>/<batch>/<rel>
-        batches.setdefault(batch, []).append((rel, stored, absent or "", landed))
+    """(Re)create the view `raw.<source>`: the rows table, or, when the source's files
+    landed by reference, one `read_parquet` of every copy the manifest lists
+    (`union_by_name`: a column a file lacks is null). `_landed_at` and `_source_file`
+    come from the copy's path, so a filter on the landing time (staging's "landed
+    since") skips the files landed before unread (DuckDB's file filters)."""
+    stored = [r[0] for r in con.execute(
+        f"select stored_path from {MANIFEST} where source = ? and stored_path is not null "
+        f"order by stored_path", [src.name]).fetchall()]
+    cols = ", ".join(f'"{c}"' for c in src.column_names)
     meta = ", ".join(c.name for c in LANDING_METADATA)
-    parts = [f"select {', '.join(chr(34) + c + chr(34) for c in src.column_names)}, {meta} "
-             f"from {rows_table(src)}"]
-    for batch, files in batches.items():
-        absent = set(filter(None, files[0][2].split(",")))
-        cols = [f'cast("{c}" as varchar) as "{c}"' if c not in absent
-                else f'cast(null as varchar) as "{c}"' for c in src.column_names]
-        file_list = "[" + ", ".join(_sql_str(f[1]) for f in files) + "]"
-        landed = files[0][3].isoformat(sep=" ")
-        parts.append(
-            f"select {', '.join(cols)}, "
-            f"substr({_FILE_COLUMN}, {len(batch) + 2}) as _source_file, "
-            f"file_row_number + 1 as _source_row, cast(null as varchar) as _extra_fields, "
-            f"timestamp '{landed}' as _landed_at "
-            f"from read_parquet({file_list}, file_row_number = true, "
-            f"filename = '{_FILE_COLUMN}')")
-    con.execute(f"create or replace view {RAW_SCHEMA}.{src.name} as\n"
-                + "\nunion all\n".join(parts))
+    if not stored:
+        view = f"select {cols}, {meta} from {rows_table(src)}"
+    else:
+        present = {r[0] for r in con.execute(
+            f"select name from parquet_schema([{', '.join(_sql_str(p) for p in stored)}])"
+        ).fetchall()}
+        typed = ", ".join(f'cast("{c}" as varchar) as "{c}"' if c in present
+                          else f'cast(null as varchar) as "{c}"' for c in src.column_names)
+        f = _FILE_COLUMN
+        view = (f"select {typed}, "
+                f"regexp_extract({f}, '{_COPY_PATH}', 2) as _source_file, "
+                f"file_row_number + 1 as _source_row, cast(null as varchar) as _extra_fields, "
+                f"strptime(regexp_extract({f}, '{_COPY_PATH}', 1), '%Y%m%dT%H%M%S%f') "
+                f"as _landed_at "
+                f"from read_parquet([{', '.join(_sql_str(p) for p in stored)}], "
+                f"union_by_name = true, file_row_number = true, filename = '{f}')")
+    con.execute(f"create or replace view {RAW_SCHEMA}.{src.name} as {view}")
 
 
 def _checked_columns(path: Path, src: SourceContract, columns: list[str]) -> None:
@@ -374,14 +392,64 @@ def _land_one(con: duckdb.DuckDBPyConnection, src: SourceContract, item: _Pendin
     return res
 
 
+def _insert_parquet_batch(con: duckdb.DuckDBPyConnection, src: SourceContract,
+                          items: list[_Pending], columns: list[str], landed_at: datetime,
+                          root: Path) -> list[FileResult]:
+    """Parquet files with one schema into the rows table, in one INSERT and one
+    transaction; file by file when that fails (the error then names the file, and the
+    files before it land)."""
+    if len(items) == 1:
+        return [_land_one(con, src, items[0], landed_at, root)]
+    paths = [str(i.path) for i in items]
+    file_list = "[" + ", ".join(_sql_str(p) for p in paths) + "]"
+    rel_case = "case " + " ".join(f"when {_FILE_COLUMN} = {_sql_str(str(i.path))} then "
+                                  f"{_sql_str(i.rel)}" for i in items) + " end"
+    unknown = [c for c in columns if c not in src.column_names]
+    absent = [c for c in src.column_names if c not in columns]
+    old: list[str] = []
+    con.execute("begin transaction")
+    try:
+        for item in items:
+            old += _forget(con, src, item)
+        counts = dict(con.execute(
+            f"select file_name, num_rows from parquet_file_metadata({file_list})").fetchall())
+        inserted = con.execute(f"""
+            insert into {rows_table(src)}
+            select {', '.join(_select_list(src, columns))}, {rel_case}, file_row_number + 1,
+                   null, ?
+            from read_parquet({file_list}, file_row_number = true,
+                              filename = '{_FILE_COLUMN}')
+        """, [landed_at]).fetchone()[0]
+        if inserted != sum(counts.values()):
+            raise duckdb.Error(f"landed {inserted} rows, the files hold {sum(counts.values())}")
+        results = []
+        for item in items:
+            res = FileResult(src.name, item.rel, int(counts[str(item.path)]), "loaded",
+                             unknown, absent)
+            _record(con, src, item, res, landed_at)
+            results.append(res)
+        con.execute("commit")
+    except duckdb.Error as exc:
+        con.execute("rollback")
+        log.warning("%s: %d Parquet files did not land together (%s); landing them one "
+                    "by one", src.name, len(items), exc)
+        return [_land_one(con, src, item, landed_at, root) for item in items]
+    except BaseException:
+        con.execute("rollback")
+        raise
+    _remove_copies(old, root)
+    return results
+
+
 def _land_parquet_batch(con: duckdb.DuckDBPyConnection, src: SourceContract,
                         items: list[_Pending], columns: list[str], landed_at: datetime,
-                        root: Path, batch_id: str) -> list[FileResult]:
+                        root: Path, batches) -> list[FileResult]:
     """Parquet files of one schema, by reference: copied as files into this warehouse's
     folder, every value the view reads checked by one scan of them all, then listed in
     the manifest and the view in one transaction. When the scan fails, the batch is
-    landed file by file: the files before the bad one land, and the error names it."""
-    batch_dir = root / batch_id
+    landed file by file: the files before the bad one land, and the error names it.
+    `batches` numbers the copy folders of this landing run."""
+    batch_dir = root / _copy_dir_name(landed_at, next(batches))
     copies = [batch_dir / item.rel for item in items]
     for item, copy in zip(items, copies, strict=True):
         copy.parent.mkdir(parents=True, exist_ok=True)
@@ -407,8 +475,8 @@ def _land_parquet_batch(con: duckdb.DuckDBPyConnection, src: SourceContract,
                 f"{items[0].path}: cannot be read as PARQUET ({exc})") from exc
         log.warning("%s: %d Parquet files did not land together (%s); landing them one "
                     "by one", src.name, len(items), exc)
-        return [res for i, item in enumerate(items) for res in _land_parquet_batch(
-            con, src, [item], columns, landed_at, root, f"{batch_id}-{i}")]
+        return [res for item in items for res in _land_parquet_batch(
+            con, src, [item], columns, landed_at, root, batches)]
     old: list[str] = []
     results = []
     con.execute("begin transaction")
@@ -430,10 +498,35 @@ def _land_parquet_batch(con: duckdb.DuckDBPyConnection, src: SourceContract,
     return results
 
 
+def _copy_source_rows(con: duckdb.DuckDBPyConnection, src: SourceContract
+                      ) -> tuple[int, list[str]]:
+    """Move a source's Parquet references into its rows table (one transaction);
+    returns the rows copied and the copies no longer read."""
+    con.execute("begin transaction")
+    try:
+        old = [r[0] for r in con.execute(
+            f"select stored_path from {MANIFEST} where source = ? and stored_path is not null",
+            [src.name]).fetchall()]
+        copied = 0
+        if old:
+            copied = con.execute(
+                f"insert into {rows_table(src)} select * from {RAW_SCHEMA}.{src.name}"
+            ).fetchone()[0]
+            con.execute(f"update {MANIFEST} set stored_path = null where source = ?",
+                        [src.name])
+            refresh_view(con, src)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return copied, old
+
+
 def copy_parquet_rows_into_tables(db: Path | str) -> int:
     """Copy the rows of every Parquet file landed by reference into the rows tables and
     drop the references (and this warehouse's copies): a self-contained .duckdb file,
-    as landing was before files landed by reference. Returns the rows copied."""
+    as landing was before files landed by reference; later Parquet files of a source
+    with rows land as rows too. Returns the rows copied."""
     con = duckdb_connect(db)
     copied = 0
     old: list[str] = []
@@ -441,28 +534,12 @@ def copy_parquet_rows_into_tables(db: Path | str) -> int:
         con.execute("set preserve_insertion_order = false")
         ensure_raw_tables(con)
         for src in SOURCES.values():
-            con.execute("begin transaction")
-            try:
-                old_src = [r[0] for r in con.execute(
-                    f"select stored_path from {MANIFEST} where source = ? "
-                    f"and stored_path is not null", [src.name]).fetchall()]
-                if old_src:
-                    copied += con.execute(
-                        f"insert into {rows_table(src)} select * from {RAW_SCHEMA}.{src.name} "
-                        f"where _source_file in (select file_path from {MANIFEST} "
-                        f"where source = ? and stored_path is not null)", [src.name]
-                    ).fetchone()[0]
-                    con.execute(f"update {MANIFEST} set stored_path = null where source = ?",
-                                [src.name])
-                    refresh_view(con, src)
-                con.execute("commit")
-            except BaseException:
-                con.execute("rollback")
-                raise
-            old += old_src
+            n, paths = _copy_source_rows(con, src)
+            copied += n
+            old += paths
     finally:
         con.close()
-    _remove_copies(old, landed_dir(db))
+    _remove_copies(old, landed_dir(db).resolve())
     return copied
 
 
@@ -477,7 +554,7 @@ def land(landing_dir: Path, db: Path | str, *, sources: list[str] | None = None)
     # build took them for restaged rows (the slow path; a flaky test_faults)
     landed_at = datetime.now(UTC).replace(tzinfo=None)
     root = landed_dir(db).resolve()
-    batches = iter(range(1, 1 << 62))
+    batches = iter(range(1, 1 << 62))  # numbers the copy folders of this run
     report = LandingReport()
     con = duckdb_connect(db)
     checkpoint_threshold = None
@@ -508,16 +585,23 @@ def land(landing_dir: Path, db: Path | str, *, sources: list[str] | None = None)
                 continue
             for path in files:
                 _file_format(path)  # fail fast on a foreign file before loading anything
+            # a source is read from its Parquet copies or from its rows table, never
+            # both (see _by_reference): a CSV file puts all of it in the table
+            by_ref = (not any(_file_format(p) == "csv" for p in files)
+                      and _by_reference(con, src))
+            if not by_ref:
+                _remove_copies(_copy_source_rows(con, src)[1], root)
             batch: list[_Pending] = []  # consecutive Parquet files of one schema
             batch_schema: tuple | None = None
 
-            def flush(src=src) -> None:
+            def flush(src=src, by_ref=by_ref) -> None:
                 nonlocal batch, batch_schema
                 if batch:
                     columns = [c[0] for c in batch_schema]
-                    report.files.extend(_land_parquet_batch(
-                        con, src, batch, columns, landed_at, root,
-                        f"{landed_at:%Y%m%dT%H%M%S%f}-{next(batches)}"))
+                    report.files.extend(
+                        _land_parquet_batch(con, src, batch, columns, landed_at, root,
+                                            batches) if by_ref else
+                        _insert_parquet_batch(con, src, batch, columns, landed_at, root))
                 batch, batch_schema = [], None
 
             for path in files:
