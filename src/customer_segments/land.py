@@ -235,7 +235,8 @@ def _by_reference(con: duckdb.DuckDBPyConnection, src: SourceContract) -> bool:
 def refresh_view(con: duckdb.DuckDBPyConnection, src: SourceContract) -> None:
     """(Re)create the view `raw.<source>`: the rows table, or, when the source's files
     landed by reference, one `read_parquet` of every copy the manifest lists
-    (`union_by_name`: a column a file lacks is null). `_landed_at` and `_source_file`
+    (`union_by_name` when their schemas differ: a column a file lacks is null).
+    `_landed_at` and `_source_file`
     come from the copy's path, so a filter on the landing time (staging's "landed
     since") skips the files landed before unread (DuckDB's file filters)."""
     stored = [r[0] for r in con.execute(
@@ -246,9 +247,16 @@ def refresh_view(con: duckdb.DuckDBPyConnection, src: SourceContract) -> None:
     if not stored:
         view = f"select {cols}, {meta} from {rows_table(src)}"
     else:
-        present = {r[0] for r in con.execute(
-            f"select name from parquet_schema([{', '.join(_sql_str(p) for p in stored)}])"
-        ).fetchall()}
+        schemas: dict[str, set] = {}
+        for file_name, name, kind in con.execute(
+                f"select file_name, name, type from parquet_schema("
+                f"[{', '.join(_sql_str(p) for p in stored)}]) "
+                f"where num_children is null or num_children = 0").fetchall():  # leaves
+            schemas.setdefault(file_name, set()).add((name, kind))
+        present = {name for cols in schemas.values() for name, _ in cols}
+        # one schema (the usual case): no union_by_name, which opens every file's footer
+        # whenever a query binds the view; files that differ need it
+        by_name = len({frozenset(c) for c in schemas.values()}) > 1
         typed = ", ".join(f'cast("{c}" as varchar) as "{c}"' if c in present
                           else f'cast(null as varchar) as "{c}"' for c in src.column_names)
         f = _FILE_COLUMN
@@ -258,7 +266,8 @@ def refresh_view(con: duckdb.DuckDBPyConnection, src: SourceContract) -> None:
                 f"strptime(regexp_extract({f}, '{_COPY_PATH}', 1), '%Y%m%dT%H%M%S%f') "
                 f"as _landed_at "
                 f"from read_parquet([{', '.join(_sql_str(p) for p in stored)}], "
-                f"union_by_name = true, file_row_number = true, filename = '{f}')")
+                f"union_by_name = {str(by_name).lower()}, file_row_number = true, "
+                f"filename = '{f}')")
     con.execute(f"create or replace view {RAW_SCHEMA}.{src.name} as {view}")
 
 

@@ -301,6 +301,11 @@ def test_parquet_lands_by_reference_to_its_own_copy(tmp_path):
     con.close()
     assert stored.startswith(str((tmp_path / "w_landed").resolve()))
     assert Path(stored).read_bytes() == a.read_bytes()
+    con = duckdb.connect(str(db), read_only=True)
+    view_sql = con.execute("select sql from duckdb_views() where view_name = 'orders'"
+                           ).fetchone()[0]
+    con.close()
+    assert "union_by_name = true" in view_sql  # b's revenue is text, a's a number
     a.unlink()  # the landing zone emptied: raw still has the rows
     assert [(r[0], r[4], r[11], r[12]) for r in _rows(db, "orders")] == [
         ("O1", "1.5", "orders/a.parquet", 1), ("O2", "2.5", "orders/a.parquet", 2),
@@ -331,12 +336,15 @@ def test_a_filter_on_landing_time_reads_only_the_batches_landed_since(tmp_path):
         "select distinct landed_at from raw._landed_files order by 1").fetchall()]
     assert con.execute("select _source_file, _landed_at from raw.orders order by 1"
                        ).fetchall() == [("orders/a.parquet", first), ("orders/b.parquet", second)]
+    view_sql = con.execute("select sql from duckdb_views() where schema_name = 'raw' "
+                           "and view_name = 'orders'").fetchone()[0]
     plan = con.execute(f"explain analyze select order_id from raw.orders "
                        f"where _landed_at > timestamp '{first}'").fetchall()[0][1]
     assert con.execute(f"select order_id from raw.orders where _landed_at > timestamp "
                        f"'{first}'").fetchall() == [("O2",)]
     con.close()
     assert "Scanning Files: 1/2" in plan  # a.parquet's copy not read
+    assert "union_by_name = false" in view_sql  # one schema: no footer of every file
 
 
 def test_a_warehouse_from_before_keeps_its_rows_and_can_be_made_self_contained(tmp_path):
