@@ -171,6 +171,7 @@ PII_COLUMNS: dict[str, str] = {
 }
 PII_ALLOWED_RELATIONS: dict[tuple[str, str], str] = {
     ("raw", "customers"): "the landed CRM file, as delivered",
+    ("raw", "_customers_rows"): "the landed CRM rows behind raw.customers (CSV files)",
     ("staging", "base_crm__customers"): "typing and validation of the CRM rows",
     ("staging", "stg_crm__customers"): "the clean CRM customers",
     ("activation", "user_segments"): "the ESP sync needs email and name (consented only)",
