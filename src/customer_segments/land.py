@@ -33,6 +33,8 @@ import hashlib
 import io
 import logging
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -385,18 +387,26 @@ def _remove_copies(paths: list[str], root: Path) -> None:
                     break
 
 
-def _land_one(con: duckdb.DuckDBPyConnection, src: SourceContract, item: _Pending,
-              landed_at: datetime, root: Path) -> FileResult:
-    """One CSV file in its own transaction."""
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All of the block's statements or none: commit at its end, roll back when it
+    raises (and raise on)."""
     con.execute("begin transaction")
     try:
-        old = _forget(con, src, item)
-        res = _load_file(con, src, item.path, item.rel, landed_at)
-        _record(con, src, item, res, landed_at)
+        yield
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
+
+
+def _land_one(con: duckdb.DuckDBPyConnection, src: SourceContract, item: _Pending,
+              landed_at: datetime, root: Path) -> FileResult:
+    """One CSV file in its own transaction."""
+    with _transaction(con):
+        old = _forget(con, src, item)
+        res = _load_file(con, src, item.path, item.rel, landed_at)
+        _record(con, src, item, res, landed_at)
     _remove_copies(old, root)
     return res
 
@@ -416,36 +426,33 @@ def _insert_parquet_batch(con: duckdb.DuckDBPyConnection, src: SourceContract,
     unknown = [c for c in columns if c not in src.column_names]
     absent = [c for c in src.column_names if c not in columns]
     old: list[str] = []
-    con.execute("begin transaction")
     try:
-        for item in items:
-            old += _forget(con, src, item)
-        counts = dict(con.execute(
-            f"select file_name, num_rows from parquet_file_metadata({file_list})").fetchall())
-        inserted = con.execute(f"""
-            insert into {rows_table(src)}
-            select {', '.join(_select_list(src, columns))}, {rel_case}, file_row_number + 1,
-                   null, ?
-            from read_parquet({file_list}, file_row_number = true,
-                              filename = '{_FILE_COLUMN}')
-        """, [landed_at]).fetchone()[0]
-        if inserted != sum(counts.values()):
-            raise duckdb.Error(f"landed {inserted} rows, the files hold {sum(counts.values())}")
-        results = []
-        for item in items:
-            res = FileResult(src.name, item.rel, int(counts[str(item.path)]), "loaded",
-                             unknown, absent)
-            _record(con, src, item, res, landed_at)
-            results.append(res)
-        con.execute("commit")
+        with _transaction(con):
+            for item in items:
+                old += _forget(con, src, item)
+            counts = dict(con.execute(
+                f"select file_name, num_rows from parquet_file_metadata({file_list})"
+            ).fetchall())
+            inserted = con.execute(f"""
+                insert into {rows_table(src)}
+                select {', '.join(_select_list(src, columns))}, {rel_case},
+                       file_row_number + 1, null, ?
+                from read_parquet({file_list}, file_row_number = true,
+                                  filename = '{_FILE_COLUMN}')
+            """, [landed_at]).fetchone()[0]
+            if inserted != sum(counts.values()):
+                raise duckdb.Error(
+                    f"landed {inserted} rows, the files hold {sum(counts.values())}")
+            results = []
+            for item in items:
+                res = FileResult(src.name, item.rel, int(counts[str(item.path)]), "loaded",
+                                 unknown, absent)
+                _record(con, src, item, res, landed_at)
+                results.append(res)
     except duckdb.Error as exc:
-        con.execute("rollback")
         log.warning("%s: %d Parquet files did not land together (%s); landing them one "
                     "by one", src.name, len(items), exc)
         return [_land_one(con, src, item, landed_at, root) for item in items]
-    except BaseException:
-        con.execute("rollback")
-        raise
     _remove_copies(old, root)
     return results
 
@@ -488,19 +495,17 @@ def _land_parquet_batch(con: duckdb.DuckDBPyConnection, src: SourceContract,
             con, src, [item], columns, landed_at, root, batches)]
     old: list[str] = []
     results = []
-    con.execute("begin transaction")
     try:
-        for item in items:
-            old += _forget(con, src, item)
-        for item, copy in zip(items, copies, strict=True):
-            res = FileResult(src.name, item.rel, int(counts[copy.as_posix()]), "loaded",
-                             unknown, absent)
-            _record(con, src, item, res, landed_at, copy.as_posix())
-            results.append(res)
-        refresh_view(con, src)
-        con.execute("commit")
+        with _transaction(con):
+            for item in items:
+                old += _forget(con, src, item)
+            for item, copy in zip(items, copies, strict=True):
+                res = FileResult(src.name, item.rel, int(counts[copy.as_posix()]), "loaded",
+                                 unknown, absent)
+                _record(con, src, item, res, landed_at, copy.as_posix())
+                results.append(res)
+            refresh_view(con, src)
     except BaseException:
-        con.execute("rollback")
         shutil.rmtree(batch_dir, ignore_errors=True)
         raise
     _remove_copies(old, root)
@@ -511,8 +516,7 @@ def _copy_source_rows(con: duckdb.DuckDBPyConnection, src: SourceContract
                       ) -> tuple[int, list[str]]:
     """Move a source's Parquet references into its rows table (one transaction);
     returns the rows copied and the copies no longer read."""
-    con.execute("begin transaction")
-    try:
+    with _transaction(con):
         old = [r[0] for r in con.execute(
             f"select stored_path from {MANIFEST} where source = ? and stored_path is not null",
             [src.name]).fetchall()]
@@ -524,10 +528,6 @@ def _copy_source_rows(con: duckdb.DuckDBPyConnection, src: SourceContract
             con.execute(f"update {MANIFEST} set stored_path = null where source = ?",
                         [src.name])
             refresh_view(con, src)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return copied, old
 
 
