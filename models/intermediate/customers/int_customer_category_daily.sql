@@ -15,7 +15,6 @@
 -- depends_on: {{ ref('base_esp__email_events') }}
 -- depends_on: {{ ref('base_shop__orders') }}
 -- depends_on: {{ ref('int_anonymous_events_stitched') }}  -- only_new_web_events
-{{ run_after('int_email_messages') }}
 
 {%- set full_recompute = customers_need_full_recompute() %}
 {#- the usual next run: only new web events, so only the days they fall on change -#}

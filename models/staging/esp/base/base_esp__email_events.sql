@@ -5,7 +5,6 @@
     on_schema_change='fail',
     post_hook="{{ delete_stale_rows(source('esp', 'email_events')) }}",
 ) }}
-{{ run_after('base_web__events') }}
 
 {#- Every landed email event, typed, checked and classified (see classify_rows).
     Email events are immutable, like web events. -#}
