@@ -11,7 +11,7 @@ CHROMIUM ?= /usr/bin/chromium
 REPORT ?= reports/segment_report.html
 DEMO_ARGS ?= --customers 2000 --days 365 --seed 42
 
-.PHONY: install spark-install spark-build test-spark build demo-data land dbt-build test lint docs report browser bench clean
+.PHONY: install spark-install spark-build test-spark build demo-data land dbt-build test lint docs report browser bench profile clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +85,14 @@ BENCH_ARGS ?=
 # and the builds; reuse the newest capped/pandas measurements of the same size)
 bench: install
 	$(BIN)/python benchmarks/bench.py --sizes $(SIZES) $(BENCH_ARGS)
+
+# make profile MODEL=int_customer_activity_daily [DB=benchmarks/data/100M/run/warehouse.duckdb]
+# the CPU of one SQL model's full-refresh build, per DuckDB operator (benchmarks/profile_model.py)
+MODEL ?=
+DB ?= warehouse.duckdb
+PROFILE_ARGS ?=
+profile: install
+	$(BIN)/python benchmarks/profile_model.py --model $(MODEL) --db $(DB) $(PROFILE_ARGS)
 
 # dbt docs for the built warehouse; open with `.venv/bin/dbt docs serve` (port 8080)
 docs: install

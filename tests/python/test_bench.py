@@ -3,8 +3,12 @@ comparison notices when they do not (so the benchmark's check can fail)."""
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 import sys
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -12,6 +16,7 @@ from .conftest import PROJECT
 
 sys.path.insert(0, str(PROJECT / "benchmarks"))
 import bench  # noqa: E402
+import profile_model  # noqa: E402
 import reference  # noqa: E402
 
 
@@ -169,3 +174,33 @@ def test_a_step_records_its_cpu_time_not_its_sleep(tmp_path):
     idle = bench.run_step("sleep", [sys.executable, "-c", "import time; time.sleep(1.5)"])
     assert idle["cpu_seconds"] < 0.8, idle
     assert idle["cpu_busy"] < busy["cpu_busy"], (idle, busy)
+
+
+def test_profile_model_shows_where_a_model_spends_its_cpu(generated, tmp_path):
+    """make profile: one model built again into a scratch table with the profiler on;
+    the report names the operators and the rows, and the warehouse is left as it was."""
+    db = tmp_path / "w.duckdb"
+    shutil.copy(generated.db, db)
+    tables = "select schema_name, table_name from duckdb_tables() order by all"
+    con = duckdb.connect(str(db), read_only=True)
+    before, orders = con.execute(tables).fetchall(), con.execute(
+        "select count(*) from staging.base_shop__orders").fetchone()[0]
+    con.close()
+    script = str(PROJECT / "benchmarks" / "profile_model.py")
+    out = tmp_path / "profile.json"
+    proc = subprocess.run([sys.executable, script, "--model", "base_shop__orders",
+                           "--db", str(db), "--json", str(out), "--min-share", "0"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert f"base_shop__orders: {orders:,d} rows" in proc.stdout
+    assert "CREATE_TABLE_AS" in proc.stdout and "TABLE_SCAN" in proc.stdout
+    ops = profile_model.operators(json.loads(out.read_text()))
+    assert any(o["type"] == "CREATE_TABLE_AS" for o in ops)
+    assert sum(o["seconds"] for o in ops) > 0
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute(tables).fetchall() == before
+    con.close()
+    # a Python model has no SQL to profile: a clear error, not a traceback
+    proc = subprocess.run([sys.executable, script, "--model", "ml_churn_fit", "--db", str(db)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0 and "Python models cannot be profiled" in proc.stderr
