@@ -28,3 +28,14 @@
         {{ given.get(c, 'cast(null as timestamp)') }} as {{ c }}{{ ',' if not loop.last }}
         {%- endfor %}
 {%- endmacro %}
+
+
+{#- `column` of the first of `tables` that has a row: the key of a row of full outer
+    joins (one table: its column as it is). -#}
+{% macro coalesce_columns(tables, column) -%}
+    {%- if tables | length == 1 -%}
+    {{ tables[0] }}.{{ column }}
+    {%- else -%}
+    coalesce({% for t in tables %}{{ t }}.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}
