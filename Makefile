@@ -92,6 +92,7 @@ MODEL ?=
 DB ?= warehouse.duckdb
 PROFILE_ARGS ?=
 profile: install
+	@test -n "$(MODEL)" || { echo 'usage: make profile MODEL=<sql model> [DB=<warehouse.duckdb>]'; exit 2; }
 	$(BIN)/python benchmarks/profile_model.py --model $(MODEL) --db $(DB) $(PROFILE_ARGS)
 
 # dbt docs for the built warehouse; open with `.venv/bin/dbt docs serve` (port 8080)
