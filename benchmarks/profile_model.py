@@ -57,15 +57,13 @@ def operators(profile: dict) -> list[dict]:
     def walk(node: dict, depth: int) -> None:
         extra = node.get("extra_info") or {}
         detail = "; ".join(f"{k}: {extra[k]}" for k in keep if k in extra)
-        out.append({"type": node.get("operator_type") or node.get("type"), "depth": depth,
-                    "seconds": float(node.get("operator_timing", node.get("timing", 0.0))),
-                    "rows": int(node.get("operator_cardinality",
-                                         node.get("intermediate_rows", 0))),
-                    "detail": detail})
+        out.append({"type": node["type"], "depth": depth,
+                    "seconds": float(node.get("timing", 0.0)),
+                    "rows": int(node.get("intermediate_rows", 0)), "detail": detail})
         for child in node.get("children", []):
             walk(child, depth + 1)
 
-    for root in profile.get("operator", profile.get("children", [])):
+    for root in profile.get("operator", []):  # DuckDB 2.0's JSON profile
         walk(root, 0)
     return out
 

@@ -279,11 +279,6 @@ web_rows as (
 {% endfor %}
 
 {#- the day's customer and date: from the first source that has the day -#}
-{%- set key_of = {} %}
-{%- for days, rows, measures in sources %}
-{%- set earlier = sources[:loop.index0] | map(attribute=0) | list %}
-{%- do key_of.update({days: earlier}) %}
-{%- endfor %}
 
 final as (
     select
@@ -304,7 +299,7 @@ final as (
     {%- if loop.first %}
     from {{ days }}
     {%- else %}
-    {%- set earlier = key_of[days] %}
+    {%- set earlier = sources[:loop.index0] | map(attribute=0) | list %}
     full outer join {{ days }}
         on {{ days }}.customer_id = {{ coalesce_columns(earlier, 'customer_id') }}
         and {{ days }}.activity_date = {{ coalesce_columns(earlier, 'activity_date') }}
