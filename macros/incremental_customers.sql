@@ -49,7 +49,7 @@
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
     {%- if '_built_at' not in columns -%}
         {{ exceptions.raise_compiler_error(
-            this ~ " was built by a version without incremental by customer (no _built_at"
+            this ~ " was built by a version without incremental builds (no _built_at"
             ~ " column): rebuild it once with dbt build --full-refresh --select "
             ~ this.identifier) }}
     {%- endif -%}

@@ -163,6 +163,7 @@ def test_an_incremental_run_equals_a_full_refresh(rebuilt, tmp_path):
 
 
 STAGING = ["--select", "staging", "quarantined_rows", "source_reconciliation",
+           "source_volume_daily",
            "+int_customer_activity_daily", "+int_customer_category_daily",
            "+int_lifecycle_current", "+int_customer_favourite_category",
            "+int_customer_send_slots"]
@@ -173,7 +174,8 @@ BY_CUSTOMER = ("int_customer_activity_daily", "int_customer_category_daily",
 def _staging_checksums(db) -> dict:
     return {k: v for k, v in checksums(db).items()
             if k[0] == "staging" or k in {("quality", "quarantined_rows"),
-                                          ("quality", "source_reconciliation")}
+                                          ("quality", "source_reconciliation"),
+                                          ("quality", "source_volume_daily")}
             or k[1] in BY_CUSTOMER or k[1].startswith("int_e")
             or k[1] in ("int_customers_unified", "int_customer_favourite_category",
                         "int_customer_send_slots")

@@ -1,13 +1,19 @@
 {#- Every landed row that staging could not use, with why and its raw text.
-    Grain: one row per rejected raw row (source, file, row). -#}
-{%- set bases = [
-    ('customers', 'base_crm__customers', 'customer_id'),
-    ('events', 'base_web__events', 'event_id'),
-    ('orders', 'base_shop__orders', 'order_id'),
-    ('email_events', 'base_esp__email_events', 'email_event_id'),
-] %}
+    Grain: one row per rejected raw row (source, file, row).
+    Incremental (macros/quality_incremental.sql): the rows of the base rows staged since
+    the last build are replaced; the CRM's every run. -#}
+{{ config(
+    materialized=keyed_incremental(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_restaged_quarantine() }}",
+) }}
+
+{%- set full_recompute = customers_need_full_recompute() %}
+{%- set bases = [('customers', 'base_crm__customers', 'customer_id', none, none)]
+    + quality_bases() %}
 with
-{% for name, model, key in bases %}
+{% for name, model, key, type_column, time_column in bases %}
 {{ name }} as (
     select
         '{{ name }}' as source_name,
@@ -19,11 +25,14 @@ with
         _landed_at as landed_at
     from {{ ref(model) }}
     where _row_status = 'quarantined'
+        {%- if name != 'customers' %}
+        and {{ staged_since_last_build(full_recompute) }}
+        {%- endif %}
 ),
 {% endfor %}
 
 unioned as (
-    {% for name, model, key in bases %}
+    {% for name, model, key, type_column, time_column in bases %}
     select * from {{ name }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
@@ -31,9 +40,10 @@ unioned as (
 
 final as (
     select
-        {{ dbt.concat(["source_name", "':'", "source_file", "':'",
-                       dbt.cast("source_row", dbt.type_string())]) }} as quarantined_row_id,
-        *
+        {{ quarantined_row_id('source_name', 'source_file', 'source_row') }}
+            as quarantined_row_id,
+        *,
+        {{ dbt.current_timestamp() }} as _built_at
     from unioned
 )
 

@@ -1,18 +1,40 @@
 {#- Staged rows per source, type and day of activity: the series the volume checks and a
     volume dashboard read. Types are the event type (events, email events) or the order
-    status (orders); `all` is the source's total. -#}
+    status (orders); `all` is the source's total.
+    Incremental (macros/quality_incremental.sql): the days of the base rows staged since
+    the last build are counted again. -#}
+{{ config(
+    materialized=keyed_incremental(),
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_recounted_volume_days() }}",
+) }}
+
+-- depends_on: {{ ref('base_web__events') }}
+-- depends_on: {{ ref('base_shop__orders') }}
+-- depends_on: {{ ref('base_esp__email_events') }}
+
+{%- set full_recompute = customers_need_full_recompute() %}
+
 with
+
+recounted as (
+    {{ recounted_volume_days(full_recompute) }}
+),
 
 web_events as (
     select * from {{ ref('stg_web__events') }}
+    where {{ recounted_volume_rows(full_recompute, 'events', 'event_at') }}
 ),
 
 orders as (
     select * from {{ ref('stg_shop__orders') }}
+    where {{ recounted_volume_rows(full_recompute, 'orders', 'ordered_at') }}
 ),
 
 email_events as (
     select * from {{ ref('stg_esp__email_events') }}
+    where {{ recounted_volume_rows(full_recompute, 'email_events', 'event_at') }}
 ),
 
 typed as (
@@ -47,9 +69,9 @@ per_source as (
 ),
 
 final as (
-    select * from per_type
+    select *, {{ dbt.current_timestamp() }} as _built_at from per_type
     union all
-    select * from per_source
+    select *, {{ dbt.current_timestamp() }} as _built_at from per_source
 )
 
 select * from final
