@@ -115,7 +115,12 @@ source as {{ inline_cte() }} (
 
 
 {% macro delete_stale_rows(raw_relation) -%}
-    {%- if is_incremental() -%}
+    {#- rendered after the insert: when no file's rows differ from raw (the usual run),
+        nothing can be stale, and the two statements below, which compare the files
+        again each, are left out (100M events: 2.2 s of each base model's next day) -#}
+    {%- if is_incremental() and execute and run_query(
+            'select count(*) from (' ~ changed_source_files(this, raw_relation)
+            ~ ') as changed').rows[0][0] > 0 -%}
     {#- recorded first: the models incremental by customer recompute everyone after a
         deletion (see incremental_customers) -#}
     insert into {{ stale_row_log() }}
