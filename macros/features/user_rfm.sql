@@ -47,6 +47,10 @@ order_totals as (
         min(case when orders > 0 then activity_date end) as first_order_date,
         max(case when orders > 0 then activity_date end) as last_order_date
     from activity
+    -- the days with an order or a refund only: any other day adds nothing (zeros, no
+    -- order date), and a customer without one gets the same zeros below (coalesce).
+    -- One day in ten: 8.6M of the 81M rows at 100M events (user_rfm alone 15 -> 9 s of CPU)
+    where orders != 0 or order_revenue != 0 or refund_revenue != 0
     group by customer_id
 ),
 
