@@ -46,21 +46,31 @@
 {%- endmacro %}
 
 
-{% macro delete_restaged_quarantine() -%}
+{#- Pre-hook body: on an incremental run, delete the rows `where` names (a condition on
+    this model's table, for a run that is not a full recompute), or every row on a full
+    recompute; nothing on a full build. -#}
+{% macro delete_recomputed_rows(where) -%}
     {%- if is_incremental() -%}
-    {%- set full_recompute = customers_need_full_recompute() -%}
     delete from {{ this }}
-    {%- if not full_recompute %}
-    where source_name = 'customers'
+    {%- if not customers_need_full_recompute() %}
+    where {{ where }}
+    {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro delete_restaged_quarantine() -%}
+    {%- set where -%}
+    source_name = 'customers'
         {%- for name, model, key, type_column, time_column in quality_bases() %}
         or quarantined_row_id in (
             select {{ quarantined_row_id("'" ~ name ~ "'", '_source_file', '_source_row') }}
             from {{ ref(model) }}
-            where {{ staged_since_last_build(full_recompute) }}
+            where {{ staged_since_last_build(false) }}
         )
         {%- endfor %}
-    {%- endif -%}
-    {%- endif -%}
+    {%- endset -%}
+    {{ delete_recomputed_rows(where) }}
 {%- endmacro %}
 
 
@@ -93,15 +103,12 @@
 
 
 {% macro delete_recounted_volume_days() -%}
-    {%- if is_incremental() -%}
-    {%- set full_recompute = customers_need_full_recompute() -%}
-    delete from {{ this }}
-    {%- if not full_recompute %}
-    where exists (
-        select 1 from ({{ recounted_volume_days(full_recompute) }}) as recounted
+    {%- set where -%}
+    exists (
+        select 1 from ({{ recounted_volume_days(false) }}) as recounted
         where recounted.source_name = {{ this }}.source_name
             and recounted.activity_date = {{ this }}.activity_date
     )
-    {%- endif -%}
-    {%- endif -%}
+    {%- endset -%}
+    {{ delete_recomputed_rows(where) }}
 {%- endmacro %}
