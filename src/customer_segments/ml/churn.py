@@ -25,6 +25,19 @@ STAGE_CHURN_PRIOR = {"new": 0.6, "active": 0.4, "loyal": 0.1, "at_risk": 0.7,
                      "lapsed": 0.85, "churned": 0.95, "unsubscribed": 0.9}
 
 
+# The gradient-boosting settings of every supervised model (churn, and value's two).
+# Learning rate 0.1 with early stopping: about half the trees of 0.05 for the same
+# quality, so half the fitting and scoring work. Measured on the 100M benchmark's
+# temporal holdout (168k training rows, 185k scored; 0.05 -> 0.1): churn 169 -> 89
+# trees, fit 19.3 -> 11.3 s, ROC-AUC 0.8649 -> 0.8646, Brier 0.1438 -> 0.1440,
+# calibration error 0.037 both; value 203/164 -> 81/87 trees, fit 14.1 -> 7.2 s,
+# scoring 2.4 -> 1.3 s per 185k customers, revenue Spearman 0.629 -> 0.628, aggregate
+# orders error 0.180 -> 0.166, revenue error 0.182 -> 0.197 (its gate is 0.25).
+BOOSTER_PARAMS = {"max_iter": 300, "learning_rate": 0.1, "max_leaf_nodes": 31,
+                  "min_samples_leaf": 40, "l2_regularization": 1.0, "early_stopping": True,
+                  "validation_fraction": 0.15}
+
+
 def sample_rows(df: pd.DataFrame, max_rows: int, random_state: int) -> pd.DataFrame:
     return df if len(df) <= max_rows else df.sample(max_rows, random_state=random_state)
 
@@ -35,10 +48,7 @@ def fit_churn(examples: pd.DataFrame, *, random_state: int = 42,
     x = model_matrix(train)
     x = x[fit_columns(x)]
     y = train["is_churned"].astype(int).to_numpy()
-    booster = HistGradientBoostingClassifier(
-        max_iter=300, learning_rate=0.05, max_leaf_nodes=31, min_samples_leaf=40,
-        l2_regularization=1.0, early_stopping=True, validation_fraction=0.15,
-        random_state=random_state)
+    booster = HistGradientBoostingClassifier(**BOOSTER_PARAMS, random_state=random_state)
     # shuffled folds: rows arrive in warehouse order, and unshuffled folds would each
     # see a different slice of the base (a calibration error of 0.17 instead of 0.02)
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=random_state)

@@ -13,7 +13,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from .churn import sample_rows
+from .churn import BOOSTER_PARAMS, sample_rows
 from .features import fit_columns, model_matrix
 
 MIN_EXPECTED_ORDERS = 0.05  # below this no next order date is given
@@ -26,10 +26,8 @@ def fit_value(examples: pd.DataFrame, *, random_state: int = 42, max_rows: int =
     x = x[fit_columns(x)]
     models = {}
     for target in ("next_orders", "next_revenue"):
-        m = HistGradientBoostingRegressor(
-            loss="poisson", max_iter=300, learning_rate=0.05, max_leaf_nodes=31,
-            min_samples_leaf=40, l2_regularization=1.0, early_stopping=True,
-            validation_fraction=0.15, random_state=random_state)
+        m = HistGradientBoostingRegressor(loss="poisson", **BOOSTER_PARAMS,
+                                          random_state=random_state)
         m.fit(x, pd.to_numeric(train[target]).astype(float).clip(lower=0))
         models[target] = m
     models["feature_names"] = list(x.columns)
