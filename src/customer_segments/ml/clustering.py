@@ -174,12 +174,15 @@ def _fit_complete(x: np.ndarray, k: int, algorithm: str, random_state: int,
 
 
 def _fit_k(x: np.ndarray, k: int, algorithm: str, random_state: int,
-           init: np.ndarray | None = None, rounds: int = 10):
+           init: np.ndarray | None = None, rounds: int = 10,
+           settled_share: float = 0.001):
     """Fit k clusters to x, whose NaN coordinates are unknown: start from the column
     means (0 after standardising), then alternate filling each row's unknowns from its
     nearest centre (over the known coordinates) and refitting from those centres,
-    until the labels settle. Returns centres, labels of x, the filled x and the BIC
-    (mixture only)."""
+    until the labels settle: fewer than `settled_share` of the rows change cluster in a
+    round. (Waiting for none to change, the last rounds moved a few dozen of 200k rows
+    each: at 100M events, k = 3..8 took 58 k-means fits, 33 with 0.1%.) Returns
+    centres, labels of x, the filled x and the BIC (mixture only)."""
     filled = np.where(np.isnan(x), 0.0, x)
     centers, labels, gm = _fit_complete(filled, k, algorithm, random_state, init)
     if np.isnan(x).any():
@@ -188,7 +191,7 @@ def _fit_k(x: np.ndarray, k: int, algorithm: str, random_state: int,
             filled = _fill_from(x, centers, _nearest(x, centers))
             centers, labels, gm = _fit_complete(filled, k, algorithm, random_state,
                                                 centers)
-            if np.array_equal(labels, labels_before):
+            if np.count_nonzero(labels != labels_before) <= settled_share * len(labels):
                 break
     bic = gm.bic(filled) if gm is not None else None
     return centers, labels, filled, bic
