@@ -179,7 +179,7 @@ def _fit_k(x: np.ndarray, k: int, algorithm: str, random_state: int,
     """Fit k clusters to x, whose NaN coordinates are unknown: start from the column
     means (0 after standardising), then alternate filling each row's unknowns from its
     nearest centre (over the known coordinates) and refitting from those centres,
-    until the labels settle: fewer than `settled_share` of the rows change cluster in a
+    until the labels settle: at most `settled_share` of the rows change cluster in a
     round. (Waiting for none to change, the last rounds moved a few dozen of 200k rows
     each: at 100M events, k = 3..8 took 58 k-means fits, 33 with 0.1%.) Returns
     centres, labels of x, the filled x and the BIC (mixture only)."""
