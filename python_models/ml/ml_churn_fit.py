@@ -21,6 +21,7 @@ def model(dbt, session):
          "random_state": int(cfg("ml_random_state")),
          "max_fit_rows": int(cfg("ml_max_fit_rows")),
          "estimator": "HistGradientBoostingClassifier + isotonic calibration",
+         "booster": churn.BOOSTER_PARAMS,
          "gates": {"min_auc": cfg("ml_gate_min_churn_auc"),
                    "max_calibration_error": cfg("ml_gate_max_calibration_error")}},
         int(cfg("ml_refit_every_days")))
@@ -31,7 +32,8 @@ def model(dbt, session):
         dbt.this, settings)
     params = {"horizon_days": data.horizon, "random_state": data.seed,
               "max_fit_rows": int(cfg("ml_max_fit_rows")),
-              "estimator": "HistGradientBoostingClassifier + isotonic calibration"}
+              "estimator": "HistGradientBoostingClassifier + isotonic calibration",
+              "booster": churn.BOOSTER_PARAMS}
     if data.problems:
         record = runs.run_record(
             "churn", status="rule_based", reason="; ".join(data.problems) +

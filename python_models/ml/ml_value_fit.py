@@ -15,6 +15,7 @@ def model(dbt, session):
         {"horizon_days": int(cfg("churn_horizon_days")),
          "random_state": int(cfg("ml_random_state")),
          "estimator": "HistGradientBoostingRegressor(loss=poisson) x2",
+         "booster": value.BOOSTER_PARAMS,
          "gates": {"max_value_error": cfg("ml_gate_max_value_error")}},
         int(cfg("ml_refit_every_days")))
     if quick is not None:  # within the refit cadence, on the same examples
@@ -23,7 +24,8 @@ def model(dbt, session):
         session, examples, dbt.ref("int_customer_activity_daily"),
         dbt.this, settings)
     params = {"horizon_days": data.horizon, "random_state": data.seed,
-              "estimator": "HistGradientBoostingRegressor(loss=poisson) x2"}
+              "estimator": "HistGradientBoostingRegressor(loss=poisson) x2",
+              "booster": value.BOOSTER_PARAMS}
     problems = list(data.problems)
     if len(data.train) and float(data.train.next_orders.sum()) == 0:
         problems.append("no orders after the earlier cutoff to learn from")

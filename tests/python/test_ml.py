@@ -14,6 +14,7 @@ from sklearn.metrics import adjusted_rand_score, roc_auc_score
 
 from customer_segments.generate import GenerateConfig, generate
 from customer_segments.land import copy_parquet_rows_into_tables
+from customer_segments.ml.churn import BOOSTER_PARAMS
 
 from .conftest import Build, build_landing, run_dbt
 from .oracle import oracle_churn_probability
@@ -92,6 +93,8 @@ def test_churn_is_near_the_oracle_and_calibrated(big):
     assert churn.calibration_error <= 0.05
     importances = json.loads(churn.feature_importances)
     assert len(importances) >= 5
+    # the run records the booster's settings (a changed learning rate shows in the runs)
+    assert json.loads(churn.params)["booster"] == json.loads(json.dumps(BOOSTER_PARAMS))
 
 
 def test_value_forecast_is_close_in_aggregate(big):
@@ -101,6 +104,7 @@ def test_value_forecast_is_close_in_aggregate(big):
     assert abs(value.value_revenue_error) <= 0.10
     assert abs(value.value_orders_error) <= 0.10
     assert value.value_rank_correlation > 0.4
+    assert json.loads(value.params)["booster"] == json.loads(json.dumps(BOOSTER_PARAMS))
     con = duckdb.connect(str(big.db), read_only=True)
     n, dated = con.execute("select count(*), count(expected_next_order_date) "
                            "from ml.ml_user_value").fetchone()
