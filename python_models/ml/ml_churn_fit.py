@@ -15,25 +15,23 @@ def model(dbt, session):
     settings = dbt.config.get("meta") or {}  # literal call: dbt passes only what it sees
     cfg = settings.get
     examples = dbt.ref("int_ml_training_examples")
-    quick = dbt_io.reuse_before_reading(
-        session, examples, dbt.this,
-        {"horizon_days": int(cfg("churn_horizon_days")),
-         "random_state": int(cfg("ml_random_state")),
-         "max_fit_rows": int(cfg("ml_max_fit_rows")),
-         "estimator": "HistGradientBoostingClassifier + isotonic calibration",
-         "booster": churn.BOOSTER_PARAMS,
-         "gates": {"min_auc": cfg("ml_gate_min_churn_auc"),
-                   "max_calibration_error": cfg("ml_gate_max_calibration_error")}},
-        int(cfg("ml_refit_every_days")))
+    # what the fit is recorded with (a rule-based record without the gates); a fit is
+    # reused only when these match
+    params = {"horizon_days": int(cfg("churn_horizon_days")),
+              "random_state": int(cfg("ml_random_state")),
+              "max_fit_rows": int(cfg("ml_max_fit_rows")),
+              "estimator": "HistGradientBoostingClassifier + isotonic calibration",
+              "booster": churn.BOOSTER_PARAMS}
+    gates = {"min_auc": cfg("ml_gate_min_churn_auc"),
+             "max_calibration_error": cfg("ml_gate_max_calibration_error")}
+    quick = dbt_io.reuse_before_reading(session, examples, dbt.this,
+                                        {**params, "gates": gates},
+                                        int(cfg("ml_refit_every_days")))
     if quick is not None:  # within the refit cadence, on the same examples
         return quick
     data = dbt_io.supervised_inputs(
         session, examples, dbt.ref("int_customer_activity_daily"),
         dbt.this, settings)
-    params = {"horizon_days": data.horizon, "random_state": data.seed,
-              "max_fit_rows": int(cfg("ml_max_fit_rows")),
-              "estimator": "HistGradientBoostingClassifier + isotonic calibration",
-              "booster": churn.BOOSTER_PARAMS}
     if data.problems:
         record = runs.run_record(
             "churn", status="rule_based", reason="; ".join(data.problems) +
@@ -41,8 +39,7 @@ def model(dbt, session):
             training_rows=len(data.train) + len(data.test), params=params, metrics={},
             model_blob=None)
         return pd.DataFrame([record])[runs.RUN_COLUMNS]
-    params["gates"] = {"min_auc": cfg("ml_gate_min_churn_auc"),
-                       "max_calibration_error": cfg("ml_gate_max_calibration_error")}
+    params["gates"] = gates
     params["data_fingerprint"] = dbt_io.fingerprint(pd.concat([data.train, data.test]))
     reused = runs.reusable_fit(data.previous, params, data.as_of,
                                int(cfg("ml_refit_every_days")))

@@ -10,22 +10,21 @@ def model(dbt, session):
     settings = dbt.config.get("meta") or {}  # literal call: dbt passes only what it sees
     cfg = settings.get
     examples = dbt.ref("int_ml_training_examples")
-    quick = dbt_io.reuse_before_reading(
-        session, examples, dbt.this,
-        {"horizon_days": int(cfg("churn_horizon_days")),
-         "random_state": int(cfg("ml_random_state")),
-         "estimator": "HistGradientBoostingRegressor(loss=poisson) x2",
-         "booster": value.BOOSTER_PARAMS,
-         "gates": {"max_value_error": cfg("ml_gate_max_value_error")}},
-        int(cfg("ml_refit_every_days")))
+    # what the fit is recorded with (a rule-based record without the gates); a fit is
+    # reused only when these match
+    params = {"horizon_days": int(cfg("churn_horizon_days")),
+              "random_state": int(cfg("ml_random_state")),
+              "estimator": "HistGradientBoostingRegressor(loss=poisson) x2",
+              "booster": value.BOOSTER_PARAMS}
+    gates = {"max_value_error": cfg("ml_gate_max_value_error")}
+    quick = dbt_io.reuse_before_reading(session, examples, dbt.this,
+                                        {**params, "gates": gates},
+                                        int(cfg("ml_refit_every_days")))
     if quick is not None:  # within the refit cadence, on the same examples
         return quick
     data = dbt_io.supervised_inputs(
         session, examples, dbt.ref("int_customer_activity_daily"),
         dbt.this, settings)
-    params = {"horizon_days": data.horizon, "random_state": data.seed,
-              "estimator": "HistGradientBoostingRegressor(loss=poisson) x2",
-              "booster": value.BOOSTER_PARAMS}
     problems = list(data.problems)
     if len(data.train) and float(data.train.next_orders.sum()) == 0:
         problems.append("no orders after the earlier cutoff to learn from")
@@ -36,7 +35,7 @@ def model(dbt, session):
             as_of_date=data.as_of, training_rows=len(data.train) + len(data.test),
             params=params, metrics={}, model_blob=None)
         return pd.DataFrame([record])[runs.RUN_COLUMNS]
-    params["gates"] = {"max_value_error": cfg("ml_gate_max_value_error")}
+    params["gates"] = gates
     params["data_fingerprint"] = dbt_io.fingerprint(pd.concat([data.train, data.test]))
     reused = runs.reusable_fit(data.previous, params, data.as_of,
                                int(cfg("ml_refit_every_days")))
